@@ -1,0 +1,93 @@
+"""Every error the project raises on purpose.
+
+All derive from :class:`HotUpdateError`, keep their structured data as attributes, and have a
+one-line ``str()`` that names the file, value or function and what is wrong.
+"""
+
+from __future__ import annotations
+
+
+class HotUpdateError(Exception):
+    """Base class of the project's own errors."""
+
+
+class WaveSyntaxError(HotUpdateError):
+    """WAVE text that does not parse.
+
+    Attributes:
+        text: the input.
+        position: 0-based character offset of the problem.
+    """
+
+    def __init__(self, message: str, text: str = "", position: int = 0) -> None:
+        super().__init__(message)
+        self.text = text
+        self.position = position
+
+
+class ValueTypeError(HotUpdateError):
+    """A value (Python or WAVE) that does not fit its WIT type.
+
+    Attributes:
+        path: where in the value, e.g. ``param `by``` or ``param `item`.price``.
+        expected: the WIT type expected, as WIT text.
+    """
+
+    def __init__(self, message: str, path: str = "", expected: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.expected = expected
+
+
+class ComponentLoadError(HotUpdateError):
+    """A file or byte string that is not a loadable component. ``path`` names the file."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class OplogError(HotUpdateError):
+    """A malformed or unsupported oplog file. ``path`` and ``line`` (1-based) locate it."""
+
+    def __init__(self, message: str, path: str = "", line: int = 0) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+class InvocationError(HotUpdateError):
+    """An invocation that failed: trap, deadline, memory limit, missing function, bad arguments.
+
+    Attributes:
+        function: the function name as the user typed it.
+        kind: ``trap``, ``deadline``, ``memory``, ``host-error``, ``not-found`` or ``bad-arguments``.
+    """
+
+    def __init__(self, message: str, function: str = "", kind: str = "trap") -> None:
+        super().__init__(message)
+        self.function = function
+        self.kind = kind
+
+
+class ReplayDivergence(HotUpdateError):
+    """Replaying an oplog did not reproduce the recorded history.
+
+    Attributes:
+        index: 0-based index of the diverging invocation among the oplog's invocations.
+        function: its function name.
+        expected / got: what the log says vs what the code did (WAVE text or host-call names).
+    """
+
+    def __init__(
+        self, message: str, index: int = -1, function: str = "", expected: str = "", got: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.index = index
+        self.function = function
+        self.expected = expected
+        self.got = got
+
+
+class SampleBuildError(HotUpdateError):
+    """A bundled sample component failed to build (tool missing or tool error)."""
