@@ -1,0 +1,154 @@
+"""golem:cart v1: a shopping cart worker (componentize-py).
+
+The free functions of `api` act on one default cart held by this component instance;
+the `cart` resource gives a caller carts of its own. Everything is deterministic
+(no clock, no randomness), so a recorded history replays to the same results.
+"""
+import sys
+
+import wit_world
+from componentize_py_types import Err
+from wit_world.exports import api
+from wit_world.exports.api import (
+    CartError_InvalidQuantity,
+    CartError_NotFound,
+    CartError_OutOfStock,
+    Currency,
+    Discount_FixedCents,
+    Discount_None_,
+    Discount_Percent,
+    GiftOptions,
+    Item,
+)
+
+MAX_PER_SKU = 99
+
+
+class Lines:
+    """Cart lines in insertion order, one per sku."""
+
+    def __init__(self) -> None:
+        self.by_sku: dict[str, Item] = {}
+
+    def add(self, item: Item) -> int:
+        if item.quantity == 0:
+            raise Err(CartError_InvalidQuantity(item.quantity))
+        line = self.by_sku.get(item.sku)
+        new_quantity = item.quantity + (line.quantity if line else 0)
+        if new_quantity > MAX_PER_SKU:
+            raise Err(CartError_OutOfStock(item.sku))
+        if line is None:
+            self.by_sku[item.sku] = Item(item.sku, item.name, item.price_cents, new_quantity)
+        else:
+            line.quantity = new_quantity
+        return new_quantity
+
+    def remove(self, sku: str) -> Item | None:
+        return self.by_sku.pop(sku, None)
+
+    def items(self) -> list[Item]:
+        return [Item(i.sku, i.name, i.price_cents, i.quantity) for i in self.by_sku.values()]
+
+    def count(self) -> int:
+        return sum(i.quantity for i in self.by_sku.values())
+
+    def total(self) -> int:
+        return sum(i.price_cents * i.quantity for i in self.by_sku.values())
+
+
+def discounted(total: int, discount) -> int:
+    if isinstance(discount, Discount_Percent):
+        return total - total * min(discount.value, 100) // 100
+    if isinstance(discount, Discount_FixedCents):
+        return max(0, total - discount.value)
+    return total
+
+
+def discount_text(discount) -> str:
+    if isinstance(discount, Discount_Percent):
+        return f"percent({discount.value})"
+    if isinstance(discount, Discount_FixedCents):
+        return f"fixed-cents({discount.value})"
+    return "none"
+
+
+def fnv1a64(text: str) -> int:
+    h = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+class DefaultCart:
+    def __init__(self) -> None:
+        self.lines = Lines()
+        self.currency = Currency.USD
+        self.discount = Discount_None_()
+        self.gift = GiftOptions(0)
+
+    def order_id(self) -> str:
+        gift = ",".join(f.name.lower() for f in GiftOptions if f in self.gift)
+        lines = ";".join(
+            f"{i.sku}:{i.quantity}:{i.price_cents}" for i in self.lines.by_sku.values()
+        )
+        text = f"{self.currency.name.lower()}|{discount_text(self.discount)}|{gift}|{lines}"
+        return f"ord-{fnv1a64(text):016x}"
+
+
+STATE = DefaultCart()
+
+
+class Cart(api.Cart):
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.lines = Lines()
+
+    def add_item(self, item: Item) -> int:
+        return self.lines.add(item)
+
+    def remove_item(self, sku: str) -> Item | None:
+        return self.lines.remove(sku)
+
+    def items(self) -> list[Item]:
+        return self.lines.items()
+
+    def total_cents(self) -> int:
+        return self.lines.total()
+
+
+class Api(wit_world.exports.Api):
+    def add_item(self, item: Item) -> int:
+        return STATE.lines.add(item)
+
+    def remove_item(self, sku: str) -> Item | None:
+        return STATE.lines.remove(sku)
+
+    def items(self) -> list[Item]:
+        return STATE.lines.items()
+
+    def set_currency(self, c: Currency) -> None:
+        STATE.currency = c
+
+    def apply_discount(self, d) -> None:
+        STATE.discount = d
+
+    def set_gift_options(self, o: GiftOptions) -> None:
+        STATE.gift = o
+
+    def summary(self) -> tuple[int, int, Currency]:
+        total = discounted(STATE.lines.total(), STATE.discount)
+        return (STATE.lines.count(), total, STATE.currency)
+
+    def checkout(self) -> str:
+        if not STATE.lines.by_sku:
+            raise Err(CartError_NotFound("cart is empty"))
+        order = STATE.order_id()
+        STATE.lines = Lines()
+        STATE.discount = Discount_None_()
+        STATE.gift = GiftOptions(0)
+        return order
+
+
+# componentize-py looks up the classes of resources exported by interface `api`
+# (here `Cart`) in a module named `api`; this module plays that role.
+sys.modules["api"] = sys.modules[__name__]
