@@ -89,5 +89,9 @@ class ReplayDivergence(HotUpdateError):
         self.got = got
 
 
+class RegistryError(HotUpdateError):
+    """A registry lookup that cannot be answered (unknown component, revision or worker)."""
+
+
 class SampleBuildError(HotUpdateError):
     """A bundled sample component failed to build (tool missing or tool error)."""

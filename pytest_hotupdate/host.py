@@ -1,0 +1,328 @@
+"""Host imports: a sandboxed WASI p2, durable host calls, and user-provided host functions.
+
+Durable host functions (random numbers, clocks, environment, and every user-provided function)
+are recorded in the worker's oplog when the worker runs live and answered from the oplog when it
+replays, so that a replayed worker sees exactly the values it saw the first time.
+
+The WASI functions are wasmtime's own (``Linker.add_wasip2``), with the durable ones shadowed:
+wasmtime registers WASI at one 0.2.x version and a component importing any other 0.2.x version
+links to it, so a function defined under that same name replaces just that function for all of
+them. Each definition takes its exact type from the component's own imports.
+
+A host function does not know which worker called it: the worker publishes itself in
+:data:`CURRENT` (thread-local) around every entry into the guest, since a Store runs on the
+calling thread.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import wasmtime
+from wasmtime.component import Linker
+
+from .component import ImportedFunction, LoadedComponent
+from .errors import ComponentLoadError
+from .values import WitType, lifter, lowerer
+
+#: The version under which ``Linker.add_wasip2`` registers WASI in wasmtime 50.
+WASI_LINKED_VERSION = "0.2.12"
+
+#: Interfaces ``add_wasip2`` provides (by unversioned name prefix).
+WASI_P2_PACKAGES = ("wasi:cli/", "wasi:clocks/", "wasi:filesystem/", "wasi:io/", "wasi:random/",
+                    "wasi:sockets/")
+WASI_HTTP_PACKAGES = ("wasi:http/",)
+
+
+class DurableContext(Protocol):
+    """What a host function needs from the worker that is calling it."""
+
+    def durable_call(
+        self,
+        function: str,
+        params: tuple[tuple[str, WitType], ...],
+        result: WitType | None,
+        live: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> Any:
+        """Record ``live(*args)`` (live mode) or answer from the log (replay mode)."""
+        ...
+
+    def host_failed(self, error: BaseException) -> None:
+        """Remember an exception raised by a host function (wasmtime's own slot is shared)."""
+        ...
+
+
+class _Current(threading.local):
+    context: DurableContext | None = None
+
+
+#: The worker whose guest code is running on this thread.
+CURRENT = _Current()
+
+
+@dataclass(frozen=True)
+class SandboxGrants:
+    """What a worker may reach on the host. Everything is denied by default.
+
+    Attributes:
+        env: environment variables the guest sees (``wasi:cli/environment``, recorded).
+        args: command-line arguments the guest sees.
+        dirs: ``(host_path, guest_path, writable)`` directories to preopen.
+        http: allow outgoing HTTP (``wasi:http/outgoing-handler``); otherwise requests are denied.
+        network: allow sockets (``wasi:sockets``) and name lookup.
+    """
+
+    env: tuple[tuple[str, str], ...] = ()
+    args: tuple[str, ...] = ()
+    dirs: tuple[tuple[str, str, bool], ...] = ()
+    http: bool = False
+    network: bool = False
+
+    @classmethod
+    def from_options(
+        cls,
+        env: Mapping[str, str] | None = None,
+        args: tuple[str, ...] | list[str] = (),
+        dirs: Mapping[str, str] | None = None,
+        http: bool = False,
+        network: bool = False,
+    ) -> SandboxGrants:
+        """Build grants from plain options (``dirs`` maps host path -> guest path, read-only)."""
+        return cls(
+            env=tuple((env or {}).items()),
+            args=tuple(args),
+            dirs=tuple((host, guest, False) for host, guest in (dirs or {}).items()),
+            http=http,
+            network=network,
+        )
+
+
+# -- live implementations of the durable WASI functions --------------------------------------
+
+def _random_bytes(_grants: SandboxGrants, length: int) -> bytes:
+    return os.urandom(min(length, 1 << 24))
+
+
+def _random_u64(_grants: SandboxGrants) -> int:
+    return secrets.randbits(64)
+
+
+def _insecure_seed(_grants: SandboxGrants) -> tuple[int, int]:
+    return (secrets.randbits(64), secrets.randbits(64))
+
+
+def _wall_now(_grants: SandboxGrants) -> dict[str, int]:
+    ns = time.time_ns()
+    return {"seconds": ns // 1_000_000_000, "nanoseconds": ns % 1_000_000_000}
+
+
+def _wall_resolution(_grants: SandboxGrants) -> dict[str, int]:
+    return {"seconds": 0, "nanoseconds": 1}
+
+
+def _monotonic_now(_grants: SandboxGrants) -> int:
+    return time.monotonic_ns()
+
+
+def _monotonic_resolution(_grants: SandboxGrants) -> int:
+    return 1
+
+
+def _get_environment(grants: SandboxGrants) -> list[tuple[str, str]]:
+    return list(grants.env)
+
+
+def _get_arguments(grants: SandboxGrants) -> list[str]:
+    return list(grants.args)
+
+
+def _initial_cwd(_grants: SandboxGrants) -> None:
+    return None
+
+
+#: Durable WASI functions: (unversioned interface, function) -> live implementation.
+DURABLE_WASI: dict[tuple[str, str], Callable[..., Any]] = {
+    ("wasi:random/random", "get-random-bytes"): _random_bytes,
+    ("wasi:random/random", "get-random-u64"): _random_u64,
+    ("wasi:random/insecure", "get-insecure-random-bytes"): _random_bytes,
+    ("wasi:random/insecure", "get-insecure-random-u64"): _random_u64,
+    ("wasi:random/insecure-seed", "insecure-seed"): _insecure_seed,
+    ("wasi:clocks/wall-clock", "now"): _wall_now,
+    ("wasi:clocks/wall-clock", "resolution"): _wall_resolution,
+    ("wasi:clocks/monotonic-clock", "now"): _monotonic_now,
+    ("wasi:clocks/monotonic-clock", "resolution"): _monotonic_resolution,
+    ("wasi:cli/environment", "get-environment"): _get_environment,
+    ("wasi:cli/environment", "get-arguments"): _get_arguments,
+    ("wasi:cli/environment", "initial-cwd"): _initial_cwd,
+}
+
+
+def unversioned(interface: str | None) -> str:
+    """``wasi:random/random@0.2.3`` -> ``wasi:random/random``."""
+    return (interface or "").split("@", 1)[0]
+
+
+def durable_name(interface: str | None, function: str) -> str:
+    """The name a host call has in the oplog: ``wasi:random/random.{get-random-u64}``."""
+    return f"{unversioned(interface)}.{{{function}}}" if interface else f"{{{function}}}"
+
+
+HostFunction = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class HostFunctions:
+    """User-provided host functions for custom imports, keyed by their durable name.
+
+    Keys accept ``"golem:dice/oracle.{ask}"`` (or with a version). Each function receives the
+    call's arguments as native values and returns a native value; its result is recorded.
+    """
+
+    functions: Mapping[str, HostFunction] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, HostFunction] | None) -> HostFunctions:
+        normalised: dict[str, HostFunction] = {}
+        for key, fn in (mapping or {}).items():
+            if not callable(fn):
+                raise TypeError(f"host function `{key}` is not callable")
+            normalised[_normalise_key(key)] = fn
+        return cls(normalised)
+
+    def get(self, interface: str | None, function: str) -> HostFunction | None:
+        return self.functions.get(durable_name(interface, function))
+
+
+def _normalise_key(key: str) -> str:
+    if key.endswith("}") and ".{" in key:
+        iface, _, name = key[:-1].rpartition(".{")
+        return durable_name(iface, name)
+    iface, _, name = key.rpartition(".")
+    if not iface:
+        raise ValueError(f"host function key `{key}` must look like `pkg:ns/iface.{{function}}`")
+    return durable_name(iface, name)
+
+
+def _provided_by_wasi(interface: str | None, http: bool) -> bool:
+    name = interface or ""
+    return name.startswith(WASI_P2_PACKAGES) or name.startswith(WASI_HTTP_PACKAGES)
+
+
+def unprovided_imports(
+    component: LoadedComponent, host_functions: HostFunctions
+) -> list[ImportedFunction]:
+    """Imports that neither WASI nor a user host function covers."""
+    missing = []
+    for (interface, name), imported in component.imports.items():
+        if _provided_by_wasi(interface, http=True):
+            continue
+        if host_functions.get(interface, name) is None:
+            missing.append(imported)
+    return missing
+
+
+def _durable_host_function(
+    qualified: str, imported: ImportedFunction, live: Callable[..., Any]
+) -> Callable[..., Any]:
+    """Wrap ``live`` as a wasmtime host function that records / replays through CURRENT."""
+    lifts = tuple(lifter(ty) for _, ty in imported.params)
+    lower = lowerer(imported.result, "result") if imported.result is not None else None
+    params, result = imported.params, imported.result
+
+    def host_function(_store: Any, *raw: Any) -> Any:
+        context = CURRENT.context
+        if context is None:  # pragma: no cover - only if the guest runs outside a worker
+            raise RuntimeError(f"host function {qualified} called outside a worker")
+        try:
+            args = tuple(lift(value) for lift, value in zip(lifts, raw))
+            value = context.durable_call(qualified, params, result, live, args)
+            return lower(value) if lower is not None else None
+        except BaseException as error:
+            context.host_failed(error)
+            raise
+
+    return host_function
+
+
+def build_linker(
+    engine: wasmtime.Engine,
+    component: LoadedComponent,
+    host_functions: HostFunctions,
+    grants: SandboxGrants,
+) -> Linker:
+    """A linker with WASI (durable parts shadowed) and the component's custom imports.
+
+    Raises :class:`ComponentLoadError` naming the first import nothing provides.
+    """
+    missing = unprovided_imports(component, host_functions)
+    if missing:
+        names = ", ".join(m.qualified_name for m in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ComponentLoadError(
+            f"{component.name}: imports {names}{more}, which no host function provides "
+            "(pass host_functions={'iface.{function}': callable})",
+            component.source,
+        )
+    linker = Linker(engine)
+    linker.allow_shadowing = True
+    linker.add_wasip2()
+    if any(unversioned(i).startswith(WASI_HTTP_PACKAGES) for i, _ in component.imports):
+        linker.add_wasi_http()
+    by_instance: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
+    for (interface, name), imported in component.imports.items():
+        base = unversioned(interface)
+        wasi_live = DURABLE_WASI.get((base, name))
+        if wasi_live is not None:
+            live = _bind_grants(wasi_live, grants)
+            target = f"{base}@{WASI_LINKED_VERSION}"
+        else:
+            user = host_functions.get(interface, name)
+            if user is None:
+                continue  # plain (non-durable) WASI: wasmtime's own
+            live = user
+            target = interface or ""
+        qualified = durable_name(interface, name)
+        by_instance.setdefault(target, []).append(
+            (name, _durable_host_function(qualified, imported, live))
+        )
+    if by_instance:
+        with linker.root() as root:
+            for target, functions in by_instance.items():
+                if not target:
+                    for name, fn in functions:
+                        root.add_func(name, fn)
+                    continue
+                with root.add_instance(target) as instance:
+                    for name, fn in functions:
+                        instance.add_func(name, fn)
+    return linker
+
+
+def _bind_grants(live: Callable[..., Any], grants: SandboxGrants) -> Callable[..., Any]:
+    def bound(*args: Any) -> Any:
+        return live(grants, *args)
+
+    return bound
+
+
+def make_wasi_config(
+    grants: SandboxGrants, stdout: Callable[[bytes], None], stderr: Callable[[bytes], None]
+) -> wasmtime.WasiConfig:
+    """A WASI context that gives the guest nothing but what ``grants`` allows."""
+    config = wasmtime.WasiConfig()
+    if grants.env:
+        config.env = [list(pair) for pair in grants.env]
+    if grants.args:
+        config.argv = list(grants.args)
+    for host_path, guest_path, writable in grants.dirs:
+        config.preopen_dir(host_path, guest_path, writable)
+    config.stdout_custom = stdout
+    config.stderr_custom = stderr
+    return config

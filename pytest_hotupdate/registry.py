@@ -1,0 +1,139 @@
+"""Component revisions and the workers created from them.
+
+As on Golem, a component has revisions 0, 1, 2, ...; adding a revision never changes existing
+workers, and new workers start on the latest revision.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .component import LoadedComponent
+from .errors import RegistryError
+from .host import HostFunctions, SandboxGrants
+from .worker import Runtime, Worker, WorkerLimits
+
+
+class Registry:
+    """Holds component revisions and creates workers.
+
+    Args:
+        runtime: the shared :class:`~pytest_hotupdate.worker.Runtime` (engine, compile cache);
+            a new one is created if omitted.
+        limits: default per-invocation limits for workers.
+    """
+
+    def __init__(self, runtime: Runtime | None = None, *, limits: WorkerLimits = WorkerLimits()):
+        self.runtime = runtime if runtime is not None else Runtime()
+        self.limits = limits
+        self._revisions: dict[str, list[LoadedComponent]] = {}
+        self._workers: dict[str, Worker] = {}
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, name: str, source: str | Path | bytes) -> int:
+        """Deploy a new revision of component ``name``; return its revision number (0, 1, ...)."""
+        loaded = self.runtime.load(source, name)
+        with self._lock:
+            revisions = self._revisions.setdefault(name, [])
+            revisions.append(loaded)
+            return len(revisions) - 1
+
+    def revisions(self, name: str) -> list[int]:
+        """Revision numbers of component ``name``."""
+        return list(range(len(self._component_revisions(name))))
+
+    def latest_revision(self, name: str) -> int:
+        """The newest revision number of component ``name``."""
+        return len(self._component_revisions(name)) - 1
+
+    def component(self, name: str, revision: int | None = None) -> LoadedComponent:
+        """The loaded component of ``name`` at ``revision`` (default: latest)."""
+        revisions = self._component_revisions(name)
+        if revision is None:
+            return revisions[-1]
+        if not isinstance(revision, int) or not 0 <= revision < len(revisions):
+            raise RegistryError(
+                f"component {name} has no revision {revision!r} "
+                f"(revisions: 0..{len(revisions) - 1})"
+            )
+        return revisions[revision]
+
+    def has_revision(self, name: str, revision: int) -> bool:
+        """Whether ``revision`` of ``name`` exists."""
+        return name in self._revisions and 0 <= revision < len(self._revisions[name])
+
+    def worker(
+        self,
+        component: str,
+        name: str | None = None,
+        revision: int | None = None,
+        env: Mapping[str, str] | None = None,
+        *,
+        host_functions: Mapping[str, Callable[..., Any]] | None = None,
+        grants: SandboxGrants | None = None,
+        limits: WorkerLimits | None = None,
+    ) -> Worker:
+        """Create a worker of ``component`` (on the latest revision unless ``revision`` is given).
+
+        Args:
+            name: a unique worker name (default ``<component>-<n>``).
+            env: environment variables the guest sees (recorded like every durable host call).
+            host_functions: Python implementations of custom imports, keyed
+                ``"pkg:ns/iface.{function}"``; their results are recorded and replayed.
+            grants: sandbox grants (directories, HTTP, network); nothing by default.
+            limits: per-invocation deadline and memory limit.
+        """
+        rev = self.latest_revision(component) if revision is None else revision
+        loaded = self.component(component, rev)
+        if grants is None:
+            grants = SandboxGrants()
+        if env:
+            grants = SandboxGrants(tuple(env.items()), grants.args, grants.dirs, grants.http,
+                                   grants.network)
+        with self._lock:
+            worker_name = name or f"{component}-{next(self._counter)}"
+            if worker_name in self._workers:
+                raise RegistryError(f"a worker named {worker_name!r} already exists")
+            self._workers[worker_name] = None  # type: ignore[assignment]  # reserve the name
+        try:
+            worker = Worker(
+                self.runtime,
+                loaded,
+                component_name=component,
+                revision=rev,
+                name=worker_name,
+                host_functions=HostFunctions.from_mapping(host_functions),
+                grants=grants,
+                limits=limits or self.limits,
+            )
+        except BaseException:
+            with self._lock:
+                del self._workers[worker_name]
+            raise
+        with self._lock:
+            self._workers[worker_name] = worker
+        return worker
+
+    def get_worker(self, name: str) -> Worker:
+        """The worker called ``name``."""
+        worker = self._workers.get(name)
+        if worker is None:
+            raise RegistryError(f"no worker named {name!r}")
+        return worker
+
+    @property
+    def workers(self) -> list[Worker]:
+        """All workers created by this registry, in creation order."""
+        return [w for w in self._workers.values() if w is not None]
+
+    def _component_revisions(self, name: str) -> list[LoadedComponent]:
+        revisions = self._revisions.get(name)
+        if not revisions:
+            known = ", ".join(sorted(self._revisions)) or "none"
+            raise RegistryError(f"no component named {name!r} (deployed: {known})")
+        return revisions
