@@ -56,7 +56,7 @@ class Invocation:
 
     kind: ClassVar[str] = "invocation"
     function: str
-    params: tuple[str, ...]
+    params: tuple[str, ...] = ()
     #: The call's native Python arguments, kept in memory only to skip re-parsing on replay.
     native: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
