@@ -25,6 +25,11 @@ into ``wit/deps/``. The commands run (checked against wasm-tools 1.262 and compo
   run with ``VIRTUAL_ENV`` removed from the environment, so that componentize-py does not add
   a virtualenv's site-packages to the app's search path.
 
+A failing tool raises :class:`~pytest_hotupdate.errors.SampleBuildError` with a one-line message
+naming the sample, the revision, the tool and its first stderr line (plus wasm-tools' innermost
+``Caused by:`` item; for componentize-py, whose stderr is a Python traceback, the line after
+``Caused by:``).
+
 Outputs are cached as ``<cache>/<sample>-<rev>-<hash16>.wasm``; the hash covers the relative
 paths and contents of every input file (the revision folder, the listed shared deps and this
 file's own source) and the version of the tool used (``wasm-tools --version`` for the WAT kind,
@@ -139,6 +144,32 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def _error_summary(stderr: str) -> str:
+    """The line of a tool's stderr that says what went wrong.
+
+    That is the first non-empty line (followed by the innermost cause when a ``Caused by:`` list
+    follows, as in wasm-tools' errors), except when stderr starts with a Python traceback (as
+    componentize-py's does): then the line after ``Caused by:``, or failing that the last
+    ``SomeError: ...`` line before the native ``Stack backtrace:``.
+    """
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if not lines[0].startswith("Traceback"):
+        # anyhow-style errors (wasm-tools): "error: ...", then "Caused by:" and numbered causes;
+        # the innermost cause is the informative part.
+        if "Caused by:" in lines[1:-1]:
+            cause = re.sub(r"^\d+:\s*", "", lines[-1])
+            return f"{lines[0]}: {cause}"
+        return lines[0]
+    if "Stack backtrace:" in lines:
+        lines = lines[: lines.index("Stack backtrace:")]
+    if "Caused by:" in lines[:-1]:
+        return lines[lines.index("Caused by:") + 1]
+    errors = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b", line)]
+    return errors[-1] if errors else lines[0]
+
+
 def _tool_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)
@@ -165,7 +196,11 @@ def _run(label: str, what: str, argv: Sequence[str | Path], cwd: Path | None = N
     except OSError as exc:
         raise SampleBuildError(f"cannot build sample {label}: cannot run {what}: {exc}") from None
     if proc.returncode != 0:
-        detail = _first_line(proc.stderr) or _first_line(proc.stdout) or f"exit status {proc.returncode}"
+        detail = (
+            _error_summary(proc.stderr)
+            or _first_line(proc.stdout)
+            or f"exit status {proc.returncode}"
+        )
         raise SampleBuildError(f"cannot build sample {label}: {what} failed: {detail}")
     return proc.stdout
 

@@ -192,6 +192,43 @@ def test_tool_failure_raises_one_line_error(tmp_path: Path) -> None:
     assert not list((tmp_path / "cache").glob("*.tmp"))
 
 
+COMPONENTIZE_PY_STDERR = """\
+Traceback (most recent call last):
+  File "/tmp/v/bin/componentize-py", line 8, in <module>
+    sys.exit(script())
+AssertionError: Traceback (most recent call last):
+  File "/0/app.py", line 2, in <module>
+AttributeError: module 'wit_world' has no attribute 'exports'
+
+
+Caused by:
+    AttributeError: module 'wit_world' has no attribute 'exports'
+
+Stack backtrace:
+   0: componentize_py::componentize
+             at src/lib.rs:1:1
+"""
+
+
+def test_error_summary_lines() -> None:
+    assert sb._error_summary("error: failed to parse\n  --> x.wat:1\n") == "error: failed to parse"
+    assert sb._error_summary(COMPONENTIZE_PY_STDERR) == (
+        "AttributeError: module 'wit_world' has no attribute 'exports'"
+    )
+    no_cause = COMPONENTIZE_PY_STDERR.replace("Caused by:", "")
+    assert sb._error_summary(no_cause).startswith("AttributeError: module 'wit_world'")
+    assert sb._error_summary("") == ""
+    wasm_tools = (
+        "error: failed to encode a component from module\n\nCaused by:\n"
+        "    0: failed to decode world from module\n    1: module was not valid\n"
+        "    2: failed to find export of interface `golem:broken/api` function `f`\n"
+    )
+    assert sb._error_summary(wasm_tools) == (
+        "error: failed to encode a component from module: "
+        "failed to find export of interface `golem:broken/api` function `f`"
+    )
+
+
 def test_missing_tool_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sb, "_find_tool", lambda name: None)
     with pytest.raises(SampleBuildError, match=r"counter/v1: wasm-tools not found"):
