@@ -27,6 +27,7 @@ from wit_world.exports.api import (
 from wit_world.imports.host import Snapshot
 
 MAX_PER_SKU = 99
+U64_MAX = 2**64 - 1
 V2_MIME = "application/json"
 V3_MIME = "application/vnd.golem.cart.v3+json"
 
@@ -114,14 +115,27 @@ def currency_from(name) -> Currency:
     raise SnapshotError(f"unknown currency {name!r}")
 
 
+def int_in(what: str, value, high: int) -> int:
+    """A JSON integer in 0..high (so that it fits its WIT type when returned later)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+        raise SnapshotError(f"{what} must be an integer in 0..{high}, got {value!r}")
+    return value
+
+
+def text(what: str, value) -> str:
+    if not isinstance(value, str):
+        raise SnapshotError(f"{what} must be a string, got {value!r}")
+    return value
+
+
 def discount_from(d) -> object:
     kind = d["kind"]
     if kind == "none":
         return Discount_None_()
     if kind == "percent":
-        return Discount_Percent(int(d["value"]))
+        return Discount_Percent(int_in("discount percent", d["value"], 0xFF))
     if kind == "fixed-cents":
-        return Discount_FixedCents(int(d["value"]))
+        return Discount_FixedCents(int_in("discount fixed-cents", d["value"], 0xFFFFFFFF))
     raise SnapshotError(f"unknown discount kind {kind!r}")
 
 
@@ -136,10 +150,14 @@ def gift_from(names) -> GiftOptions:
 
 
 def quantity_from(sku: str, q) -> int:
-    q = int(q)
-    if not 0 < q <= MAX_PER_SKU:
-        raise SnapshotError(f"quantity {q} of sku {sku!r} is out of range 1..{MAX_PER_SKU}")
+    q = int_in(f"quantity of sku {sku!r}", q, MAX_PER_SKU)
+    if q == 0:
+        raise SnapshotError(f"quantity of sku {sku!r} must be at least 1")
     return q
+
+
+def note_from(note) -> str | None:
+    return None if note is None else text("note", note)
 
 
 class DefaultCart:
@@ -189,34 +207,45 @@ class DefaultCart:
         cart = DefaultCart()
         currency = currency_from(state["currency"])
         cart.lines = Lines(currency)
-        for n, i in enumerate(state["items"], start=1):
-            sku = str(i["sku"])
-            price = Money(int(i["price-cents"]), currency)
-            cart.lines.by_sku[sku] = Item(sku, str(i["name"]), price, quantity_from(sku, i["quantity"]))
-            cart.lines.ids[sku] = n
-        cart.lines.next_id = len(cart.lines.by_sku) + 1
+        for i in state["items"]:
+            sku = text("sku", i["sku"])
+            if sku in cart.lines.by_sku:
+                raise SnapshotError(f"sku {sku!r} appears twice")
+            price = Money(int_in(f"price-cents of sku {sku!r}", i["price-cents"], 0xFFFFFFFF),
+                          currency)
+            quantity = quantity_from(sku, i["quantity"])
+            cart.lines.by_sku[sku] = Item(sku, text("name", i["name"]), price, quantity)
+            cart.lines.ids[sku] = cart.lines.next_id
+            cart.lines.next_id += 1
         cart.discount = discount_from(state["discount"])
         cart.gift = gift_from(state["gift-options"])
-        cart.note = state.get("note")
+        cart.note = note_from(state.get("note"))
         return cart
 
     @staticmethod
     def from_v3(state: dict) -> "DefaultCart":
-        if state.get("version") != 3:
-            raise SnapshotError(f"unsupported snapshot version {state.get('version')!r}, expected 3")
+        version = state.get("version")
+        if version != 3:
+            raise SnapshotError(f"unsupported snapshot version {version!r}, expected 3")
         cart = DefaultCart()
         currency = currency_from(state["currency"])
         cart.lines = Lines(currency)
+        cart.lines.next_id = int_in("next-id", state["next-id"], U64_MAX)
         for line in state["lines"]:
-            sku = str(line["sku"])
-            price = Money(int(line["amount-cents"]), currency)
+            sku = text("sku", line["sku"])
+            if sku in cart.lines.by_sku:
+                raise SnapshotError(f"sku {sku!r} appears twice")
+            price = Money(int_in(f"amount-cents of sku {sku!r}", line["amount-cents"], U64_MAX),
+                          currency)
             quantity = quantity_from(sku, line["quantity"])
-            cart.lines.by_sku[sku] = Item(sku, str(line["name"]), price, quantity)
-            cart.lines.ids[sku] = int(line["id"])
-        cart.lines.next_id = int(state["next-id"])
+            cart.lines.by_sku[sku] = Item(sku, text("name", line["name"]), price, quantity)
+            line_id = int_in(f"id of sku {sku!r}", line["id"], U64_MAX)
+            if not 0 < line_id < cart.lines.next_id:
+                raise SnapshotError(f"id {line_id} of sku {sku!r} is not below next-id")
+            cart.lines.ids[sku] = line_id
         cart.discount = discount_from(state["discount"])
         cart.gift = gift_from(state["gift-options"])
-        cart.note = state.get("note")
+        cart.note = note_from(state.get("note"))
         return cart
 
 
