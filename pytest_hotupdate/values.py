@@ -1,0 +1,2432 @@
+"""WIT value types, the project's native Python values, wasmtime-py conversion and WAVE text.
+
+Type model
+----------
+:class:`WitType` and its frozen (hashable) subclasses describe component-model value types
+independently of wasmtime: :class:`Prim`, :class:`ListType`, :class:`TupleType`,
+:class:`RecordType`, :class:`VariantType`, :class:`EnumType`, :class:`FlagsType`,
+:class:`OptionType`, :class:`ResultType` and :class:`HandleType`. :func:`from_valtype` and
+:func:`func_signature` build them from wasmtime-py types; :func:`parse_wit` reads the text that
+``WitType.wit()`` writes (``list<option<u32>>``, ``record { a: u8, b: string }`` ...).
+
+Native values
+-------------
+Every value the project passes around is a plain Python value, chosen by its WIT type:
+
+============================  =========================================================
+WIT type                      native value
+============================  =========================================================
+``bool``                      ``bool``
+``s8`` ... ``u64``            ``int`` (``bool`` is rejected)
+``f32``, ``f64``              ``float`` (``int`` accepted on input)
+``char``                      ``str`` of exactly one code point, never a surrogate
+``string``                    ``str`` without lone surrogates
+``list<u8>``                  ``bytes`` (``bytearray`` / list of ints accepted on input)
+``list<T>``                   ``list`` (``tuple`` accepted on input)
+``tuple<...>``                ``tuple`` (``list`` accepted on input)
+``record``                    ``dict`` {field name: value}; every field is present on output,
+                              on input a missing ``option`` field means ``None``
+``variant``                   :class:`Variant` ``(case, payload=None)``, always tagged
+``enum``                      ``str`` (the case name)
+``flags``                     ``frozenset[str]`` (any set, list or tuple of names on input)
+``option<T>``                 ``None`` or the value; when ``T`` is itself an ``option`` the
+                              present value is wrapped in :class:`Some` so that nesting stays
+                              unambiguous (``Some(None)`` is ``some(none)``). ``Some(x)`` is
+                              accepted on input for every option.
+``result<T, E>``              :class:`Ok` ``(value=None)`` or :class:`Err` ``(value=None)``
+``own<R>``, ``borrow<R>``     :class:`Handle` ``(id)``, an index the worker assigns
+============================  =========================================================
+
+wasmtime-py conversion
+----------------------
+:func:`lowerer` builds (once per type, cached) a function that validates a native value and
+turns it into exactly what wasmtime-py's ``convert_to_c`` accepts: ``Record`` objects whose
+attributes are the WIT field names (``getattr(r, "price-cents")``), ``set`` for flags, ``bytes``
+for ``list<u8>`` and, for variants, options and results, the *untagged* payload whenever
+wasmtime's ``VariantLikeType._tagged()`` says the cases' Python classes are disjoint, and a
+wasmtime ``Variant(tag, payload)`` otherwise. wasmtime does not range-check integers, so the
+lowerer does. A few values of untagged variant-like types cannot be passed through wasmtime-py
+at all, because its case matching is by ``isinstance`` in case order (for example ``err("x")``
+of ``result<option<u8>, string>``, or ``b(true)`` of ``variant { a(u32), b(bool) }``); the
+lowerer reports those with a :class:`~pytest_hotupdate.errors.ValueTypeError` instead of letting
+wasmtime pick the wrong case. :func:`lifter` does the reverse for values wasmtime returns.
+
+WAVE
+----
+:func:`wave_encode` writes the canonical form of the ``wasm-wave`` writer byte for byte (Rust
+``Display`` floats with shortest round-trip digits in the value's own width, positional, ties to
+the larger magnitude; ``escape_debug`` character escaping; ``%`` only for exact keywords; option
+record fields that are ``none`` omitted). :func:`wave_parse` is a lexer, untyped parser and
+type-directed conversion following ``wasm-wave`` (see ``/work/shared/notes/wave.md``), including
+its quirks (unknown record fields ignored, commas between record fields not enforced, ``{%a}``
+rejected for flags). Syntax errors raise :class:`~pytest_hotupdate.errors.WaveSyntaxError`,
+values that do not fit the type raise :class:`~pytest_hotupdate.errors.ValueTypeError` with
+the path inside the value (``.price-cents``, ``[2]``, ``(ok)``). Unlike ``wasm-wave``, the
+whole text (including trailing characters) is checked for syntax before the type is applied,
+so a syntax error always wins.
+
+Project extension: resource handles, which WAVE cannot represent, are written ``handle(N)``
+for ``own<R>`` and ``borrow<R>`` and read back as :class:`Handle` ``(N)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import struct
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from .errors import ValueTypeError, WaveSyntaxError
+
+__all__ = [
+    "PRIM_KINDS",
+    "WitType",
+    "Prim",
+    "ListType",
+    "TupleType",
+    "RecordType",
+    "VariantType",
+    "EnumType",
+    "FlagsType",
+    "OptionType",
+    "ResultType",
+    "HandleType",
+    "parse_wit",
+    "from_valtype",
+    "func_signature",
+    "Variant",
+    "Some",
+    "Ok",
+    "Err",
+    "Handle",
+    "lowerer",
+    "lifter",
+    "validate",
+    "values_equal",
+    "format_float",
+    "wave_encode",
+    "wave_parse",
+    "wave_encode_params",
+    "wave_parse_params",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Type model
+# ---------------------------------------------------------------------------------------------
+
+PRIM_KINDS: tuple[str, ...] = (
+    "bool", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64", "f32", "f64", "char", "string",
+)
+
+_INT_RANGES: dict[str, tuple[int, int]] = {
+    "s8": (-(2**7), 2**7 - 1),
+    "s16": (-(2**15), 2**15 - 1),
+    "s32": (-(2**31), 2**31 - 1),
+    "s64": (-(2**63), 2**63 - 1),
+    "u8": (0, 2**8 - 1),
+    "u16": (0, 2**16 - 1),
+    "u32": (0, 2**32 - 1),
+    "u64": (0, 2**64 - 1),
+}
+
+
+@dataclass(frozen=True)
+class WitType:
+    """Base class of the WIT value type model. ``str(t)`` is ``t.wit()``."""
+
+    def wit(self) -> str:
+        """WIT-like text of the type, for messages (``list<u8>``, ``option<string>`` ...)."""
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.wit()
+
+
+@dataclass(frozen=True)
+class Prim(WitType):
+    """A primitive type; ``kind`` is one of :data:`PRIM_KINDS`."""
+
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in PRIM_KINDS:
+            raise ValueError(f"unknown primitive WIT type {self.kind!r}")
+
+    def wit(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True)
+class ListType(WitType):
+    """``list<element>``."""
+
+    element: WitType
+
+    def wit(self) -> str:
+        return f"list<{self.element.wit()}>"
+
+
+@dataclass(frozen=True)
+class TupleType(WitType):
+    """``tuple<elements...>``."""
+
+    elements: tuple[WitType, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "elements", tuple(self.elements))
+
+    def wit(self) -> str:
+        return "tuple<" + ", ".join(e.wit() for e in self.elements) + ">"
+
+
+@dataclass(frozen=True)
+class RecordType(WitType):
+    """``record { name: type, ... }``; ``fields`` keeps the definition order."""
+
+    fields: tuple[tuple[str, WitType], ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", tuple((n, t) for n, t in self.fields))
+
+    def wit(self) -> str:
+        if not self.fields:
+            return "record {}"
+        return "record { " + ", ".join(f"{n}: {t.wit()}" for n, t in self.fields) + " }"
+
+
+@dataclass(frozen=True)
+class VariantType(WitType):
+    """``variant { case(payload), case, ... }``; a case without payload has ``None``."""
+
+    cases: tuple[tuple[str, WitType | None], ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cases", tuple((n, t) for n, t in self.cases))
+
+    def wit(self) -> str:
+        parts = [n if t is None else f"{n}({t.wit()})" for n, t in self.cases]
+        return "variant { " + ", ".join(parts) + " }"
+
+
+@dataclass(frozen=True)
+class EnumType(WitType):
+    """``enum { case, ... }``."""
+
+    cases: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cases", tuple(self.cases))
+
+    def wit(self) -> str:
+        return "enum { " + ", ".join(self.cases) + " }"
+
+
+@dataclass(frozen=True)
+class FlagsType(WitType):
+    """``flags { name, ... }``; ``names`` keeps the definition order."""
+
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(self.names))
+
+    def wit(self) -> str:
+        if not self.names:
+            return "flags {}"
+        return "flags { " + ", ".join(self.names) + " }"
+
+
+@dataclass(frozen=True)
+class OptionType(WitType):
+    """``option<payload>``."""
+
+    payload: WitType
+
+    def wit(self) -> str:
+        return f"option<{self.payload.wit()}>"
+
+
+@dataclass(frozen=True)
+class ResultType(WitType):
+    """``result<ok, err>``; either side may be ``None`` (no payload)."""
+
+    ok: WitType | None = None
+    err: WitType | None = None
+
+    def wit(self) -> str:
+        if self.ok is None and self.err is None:
+            return "result"
+        if self.err is None:
+            return f"result<{self.ok.wit()}>"  # type: ignore[union-attr]
+        ok = "_" if self.ok is None else self.ok.wit()
+        return f"result<{ok}, {self.err.wit()}>"
+
+
+@dataclass(frozen=True)
+class HandleType(WitType):
+    """``own<resource>`` (``own=True``) or ``borrow<resource>``; ``resource`` is a display name."""
+
+    own: bool = True
+    resource: str = "resource"
+
+    def wit(self) -> str:
+        return f"{'own' if self.own else 'borrow'}<{self.resource}>"
+
+
+_U8 = Prim("u8")
+
+# --- parse_wit ---------------------------------------------------------------------------------
+
+_WIT_TOKEN = re.compile(r"\s*(?:([A-Za-z%_][A-Za-z0-9_-]*)|([<>,{}():]))")
+
+
+def parse_wit(text: str) -> WitType:
+    """Parse the WIT-like type text that :meth:`WitType.wit` writes.
+
+    Accepts the anonymous type syntax of WIT (``list<T>``, ``option<T>``, ``tuple<...>``,
+    ``result``, ``result<T>``, ``result<_, E>``, ``result<T, E>``, ``own<r>``, ``borrow<r>``)
+    plus inline ``record { a: T, ... }``, ``variant { a(T), b, ... }``, ``enum { a, ... }`` and
+    ``flags { a, ... }``. Raises :class:`ValueError` on anything else.
+    """
+    toks: list[str] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _WIT_TOKEN.match(text, pos)
+        if m is None:
+            raise ValueError(f"cannot parse WIT type {text!r} at offset {pos}")
+        toks.append(m.group(1) or m.group(2))
+        pos = m.end()
+    i = 0
+
+    def peek() -> str | None:
+        return toks[i] if i < len(toks) else None
+
+    def take(expect: str | None = None) -> str:
+        nonlocal i
+        if i >= len(toks):
+            raise ValueError(f"unexpected end of WIT type {text!r}")
+        t = toks[i]
+        if expect is not None and t != expect:
+            raise ValueError(f"expected {expect!r}, got {t!r} in WIT type {text!r}")
+        i += 1
+        return t
+
+    def name() -> str:
+        t = take()
+        if not (t[0].isalpha() or t[0] == "%"):
+            raise ValueError(f"expected a name, got {t!r} in WIT type {text!r}")
+        return t.lstrip("%")
+
+    def braced(item: Callable[[], Any]) -> list[Any]:
+        take("{")
+        items: list[Any] = []
+        while peek() != "}":
+            items.append(item())
+            if peek() == ",":
+                take(",")
+            elif peek() != "}":
+                raise ValueError(f"expected ',' or '}}' in WIT type {text!r}")
+        take("}")
+        return items
+
+    def ty() -> WitType:
+        t = take()
+        if t in PRIM_KINDS:
+            return Prim(t)
+        if t in ("list", "option"):
+            take("<")
+            inner = ty()
+            take(">")
+            return ListType(inner) if t == "list" else OptionType(inner)
+        if t == "tuple":
+            take("<")
+            elems = [ty()]
+            while peek() == ",":
+                take(",")
+                elems.append(ty())
+            take(">")
+            return TupleType(tuple(elems))
+        if t == "result":
+            if peek() != "<":
+                return ResultType()
+            take("<")
+            if peek() == "_":
+                take("_")
+                ok = None
+            else:
+                ok = ty()
+            err = None
+            if peek() == ",":
+                take(",")
+                err = ty()
+            take(">")
+            return ResultType(ok, err)
+        if t in ("own", "borrow"):
+            take("<")
+            res = name()
+            take(">")
+            return HandleType(t == "own", res)
+        if t == "record":
+            def field() -> tuple[str, WitType]:
+                n = name()
+                take(":")
+                return (n, ty())
+            return RecordType(tuple(braced(field)))
+        if t == "variant":
+            def case() -> tuple[str, WitType | None]:
+                n = name()
+                if peek() == "(":
+                    take("(")
+                    p = ty()
+                    take(")")
+                    return (n, p)
+                return (n, None)
+            return VariantType(tuple(braced(case)))
+        if t == "enum":
+            return EnumType(tuple(braced(name)))
+        if t == "flags":
+            return FlagsType(tuple(braced(name)))
+        raise ValueError(f"unknown WIT type {t!r} in {text!r}")
+
+    result = ty()
+    if i != len(toks):
+        raise ValueError(f"trailing text in WIT type {text!r}")
+    return result
+
+
+# --- from wasmtime -----------------------------------------------------------------------------
+
+
+def _wc() -> Any:
+    """The ``wasmtime.component`` module, imported on first use."""
+    from wasmtime import component
+
+    return component
+
+
+def from_valtype(vt: Any) -> WitType:
+    """Convert a ``wasmtime.component`` ``ValType`` into a :class:`WitType`.
+
+    Resource handles become :class:`HandleType` named ``"resource"`` (wasmtime types are
+    nameless). ``future``, ``stream`` and ``error-context`` raise :class:`ValueTypeError`.
+    """
+    wc = _wc()
+    for cls, kind in (
+        (wc.Bool, "bool"), (wc.S8, "s8"), (wc.S16, "s16"), (wc.S32, "s32"), (wc.S64, "s64"),
+        (wc.U8, "u8"), (wc.U16, "u16"), (wc.U32, "u32"), (wc.U64, "u64"), (wc.F32, "f32"),
+        (wc.F64, "f64"), (wc.Char, "char"), (wc.String, "string"),
+    ):
+        if isinstance(vt, cls):
+            return Prim(kind)
+    if isinstance(vt, wc.ListType):
+        return ListType(from_valtype(vt.element))
+    if isinstance(vt, wc.TupleType):
+        return TupleType(tuple(from_valtype(e) for e in vt.elements))
+    if isinstance(vt, wc.RecordType):
+        return RecordType(tuple((n, from_valtype(t)) for n, t in vt.fields))
+    if isinstance(vt, wc.VariantType):
+        return VariantType(
+            tuple((n, None if t is None else from_valtype(t)) for n, t in vt.cases)
+        )
+    if isinstance(vt, wc.EnumType):
+        return EnumType(tuple(vt.names))
+    if isinstance(vt, wc.FlagsType):
+        return FlagsType(tuple(vt.names))
+    if isinstance(vt, wc.OptionType):
+        return OptionType(from_valtype(vt.payload))
+    if isinstance(vt, wc.ResultType):
+        ok, err = vt.ok, vt.err
+        return ResultType(
+            None if ok is None else from_valtype(ok), None if err is None else from_valtype(err)
+        )
+    if isinstance(vt, wc.OwnType):
+        return HandleType(True, "resource")
+    if isinstance(vt, wc.BorrowType):
+        return HandleType(False, "resource")
+    if isinstance(vt, wc.FutureType):
+        name = "future"
+    elif isinstance(vt, wc.StreamType):
+        name = "stream"
+    elif isinstance(vt, wc.ErrorContext):
+        name = "error-context"
+    else:
+        name = type(vt).__name__
+    raise ValueTypeError(f"unsupported WIT type {name}", expected=name)
+
+
+def func_signature(func_type: Any) -> tuple[tuple[tuple[str, WitType], ...], WitType | None]:
+    """``(params, result)`` of a wasmtime ``FuncType``: named parameter types and the result type
+    (``None`` when the function returns nothing)."""
+    params = tuple((n, from_valtype(t)) for n, t in func_type.params)
+    res = func_type.result
+    return params, (None if res is None else from_valtype(res))
+
+
+# ---------------------------------------------------------------------------------------------
+# Native value classes
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A variant value: the case name and its payload (``None`` when the case has none)."""
+
+    case: str
+    payload: Any = None
+
+
+@dataclass(frozen=True)
+class Some:
+    """A present option value; required when the option's payload is itself an option."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Ok:
+    """The ``ok`` case of a result; ``value`` is ``None`` when the type has no ok payload."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Err:
+    """The ``err`` case of a result; ``value`` is ``None`` when the type has no err payload."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Handle:
+    """A resource handle (``own`` or ``borrow``): an index the worker assigns."""
+
+    id: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors raised inside the converters
+# ---------------------------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """A value that does not fit; ``segs`` collects path segments innermost first."""
+
+    def __init__(self, expected: str, tail: str, pos: int | None = None) -> None:
+        super().__init__(tail)
+        self.expected = expected
+        self.tail = tail
+        self.pos = pos
+        self.segs: list[str] = []
+
+
+class _Syn(Exception):
+    """A WAVE syntax error: message and 0-based character position."""
+
+    def __init__(self, msg: str, pos: int) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.pos = pos
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, str):
+        s = '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    else:
+        try:
+            s = repr(v)
+        except Exception:  # pragma: no cover - exotic objects
+            s = f"<{type(v).__name__}>"
+    s = s.replace("\n", "\\n").replace("\r", "\\r")
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _got(v: Any) -> str:
+    return f"{_show(v)} ({type(v).__name__})"
+
+
+def _expected(ty: WitType, v: Any) -> _Bad:
+    w = ty.wit()
+    return _Bad(w, f"expected {w}, got {_got(v)}")
+
+
+def _to_value_error(b: _Bad, label: str, path: str, text: str | None = None) -> ValueTypeError:
+    sub = "".join(reversed(b.segs))
+    msg = f"{label}{sub}: {b.tail}"
+    if text is not None and b.pos is not None:
+        msg += f" ({_where(text, b.pos)})"
+    return ValueTypeError(msg, path=path + sub, expected=b.expected)
+
+
+def _root_label(name: str, label: str | None) -> str:
+    if label is not None:
+        return label
+    return f"param `{name}`" if name else "value"
+
+
+# ---------------------------------------------------------------------------------------------
+# wasmtime-py class logic (mirrors VariantLikeType._tagged and add_classes)
+# ---------------------------------------------------------------------------------------------
+
+_PRIM_CLASS: dict[str, type] = {
+    "bool": bool, "char": str, "string": str, "f32": float, "f64": float,
+    **{k: int for k in _INT_RANGES},
+}
+
+
+def _variant_cases(ty: WitType) -> tuple[tuple[str, WitType | None], ...]:
+    if isinstance(ty, VariantType):
+        return ty.cases
+    if isinstance(ty, OptionType):
+        return (("none", None), ("some", ty.payload))
+    if isinstance(ty, ResultType):
+        return (("ok", ty.ok), ("err", ty.err))
+    raise TypeError(f"not a variant-like type: {ty.wit()}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _wt_classes(ty: WitType) -> frozenset[type]:
+    """The classes wasmtime-py's ``add_classes`` reports for ``ty`` (``object`` for no payload)."""
+    wc = _wc()
+    if isinstance(ty, Prim):
+        return frozenset({_PRIM_CLASS[ty.kind]})
+    if isinstance(ty, ListType):
+        return frozenset({bytes if ty.element == _U8 else list})
+    if isinstance(ty, TupleType):
+        return frozenset({tuple})
+    if isinstance(ty, RecordType):
+        return frozenset({wc.Record})
+    if isinstance(ty, EnumType):
+        return frozenset({str})
+    if isinstance(ty, FlagsType):
+        return frozenset({set})
+    if isinstance(ty, HandleType):
+        return frozenset({wc.ResourceAny, wc.ResourceHost})
+    if _wt_tagged(ty):
+        return frozenset({wc.Variant})
+    out: set[type] = set()
+    for _, t in _variant_cases(ty):
+        out |= {object} if t is None else _wt_classes(t)
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wt_tagged(ty: WitType) -> bool:
+    """Whether wasmtime-py represents this variant/option/result as a tagged ``Variant``."""
+    seen: set[type] = set()
+    for _, t in _variant_cases(ty):
+        case = {object} if t is None else set(_wt_classes(t))
+        if case & seen:
+            return True
+        seen |= case
+    return False
+
+
+def _lift_classes(ty: WitType | None) -> frozenset[type]:
+    """Exact Python types that wasmtime-py's ``convert_from_c`` can return for ``ty``."""
+    if ty is None:
+        return frozenset({type(None)})
+    wc = _wc()
+    return frozenset(
+        type(None) if c is object else c for c in _wt_classes(ty) if c is not wc.ResourceHost
+    )
+
+
+def _stealers(ty: WitType) -> list[tuple[tuple[str, tuple[type, ...]], ...]]:
+    """For each case of an untagged variant-like type: the earlier cases wasmtime-py's
+    ``isinstance`` test would pick instead for some payload value of this case."""
+    cases = _variant_cases(ty)
+    out: list[tuple[tuple[str, tuple[type, ...]], ...]] = []
+    for j, (_, tj) in enumerate(cases):
+        cls_j = _wt_classes(tj) if tj is not None else frozenset({object})
+        st = []
+        for name_i, ti in cases[:j]:
+            if ti is None:
+                continue
+            cls_i = _wt_classes(ti)
+            if object in cls_i or (int in cls_i and bool in cls_j):
+                st.append((name_i, tuple(cls_i)))
+        out.append(tuple(st))
+    return out
+
+
+def _contains_handle(ty: WitType | None) -> bool:
+    if ty is None or isinstance(ty, (Prim, EnumType, FlagsType)):
+        return False
+    if isinstance(ty, HandleType):
+        return True
+    if isinstance(ty, (ListType,)):
+        return _contains_handle(ty.element)
+    if isinstance(ty, OptionType):
+        return _contains_handle(ty.payload)
+    if isinstance(ty, TupleType):
+        return any(_contains_handle(t) for t in ty.elements)
+    if isinstance(ty, RecordType):
+        return any(_contains_handle(t) for _, t in ty.fields)
+    return any(_contains_handle(t) for _, t in _variant_cases(ty))
+
+
+# ---------------------------------------------------------------------------------------------
+# Lowering: native -> wasmtime-py
+# ---------------------------------------------------------------------------------------------
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lower_bool(v: Any) -> Any:
+    if v is True or v is False:
+        return v
+    raise _Bad("bool", f"expected bool, got {_got(v)}")
+
+
+def _make_int_lower(kind: str) -> Callable[[Any], Any]:
+    lo, hi = _INT_RANGES[kind]
+    ranged = f"{kind} ({lo}..{hi})"
+
+    def slow(v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            if lo <= v <= hi:
+                return int(v)
+            raise _Bad(kind, f"expected {ranged}, got {int(v)}")
+        raise _Bad(kind, f"expected {kind}, got {_got(v)}")
+
+    def low(v: Any) -> Any:
+        if type(v) is int and lo <= v <= hi:
+            return v
+        return slow(v)
+
+    return low
+
+
+def _make_float_lower(kind: str) -> Callable[[Any], Any]:
+    def low(v: Any) -> Any:
+        if type(v) is float:
+            return v
+        if isinstance(v, float):
+            return float(v)
+        if isinstance(v, int) and not isinstance(v, bool):
+            try:
+                return float(v)
+            except OverflowError:
+                raise _Bad(kind, f"expected {kind}, got {_show(v)} (too large)") from None
+        raise _Bad(kind, f"expected {kind}, got {_got(v)}")
+
+    return low
+
+
+def _lower_char(v: Any) -> Any:
+    if type(v) is str and len(v) == 1 and not ("\ud800" <= v <= "\udfff"):
+        return v
+    if isinstance(v, str) and len(v) == 1 and not ("\ud800" <= v <= "\udfff"):
+        return str(v)
+    if isinstance(v, str):
+        what = "a surrogate" if len(v) == 1 else f"{len(v)} code points"
+        raise _Bad("char", f"expected char (one code point), got {_show(v)} ({what})")
+    raise _Bad("char", f"expected char, got {_got(v)}")
+
+
+def _lower_string(v: Any) -> Any:
+    if type(v) is str and (v.isascii() or _SURROGATE.search(v) is None):
+        return v
+    if isinstance(v, str):
+        m = _SURROGATE.search(v)
+        if m is None:
+            return str(v)
+        raise _Bad(
+            "string", f"expected string, got a lone surrogate U+{ord(m.group()):04X} at {m.start()}"
+        )
+    raise _Bad("string", f"expected string, got {_got(v)}")
+
+
+def _lower_bytes(v: Any) -> Any:
+    if type(v) is bytes:
+        return v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    if isinstance(v, (list, tuple)):
+        for i, x in enumerate(v):
+            if type(x) is not int or not 0 <= x <= 255:
+                b = _Bad("u8", f"expected u8 (0..255), got {_got(x) if type(x) is not int else x}")
+                b.segs.append(f"[{i}]")
+                raise b
+        return bytes(v)
+    raise _Bad("list<u8>", f"expected list<u8> (bytes), got {_got(v)}")
+
+
+_PRIM_LOWER: dict[str, Callable[[Any], Any]] = {
+    "bool": _lower_bool,
+    "char": _lower_char,
+    "string": _lower_string,
+    "f32": _make_float_lower("f32"),
+    "f64": _make_float_lower("f64"),
+    **{k: _make_int_lower(k) for k in _INT_RANGES},
+}
+
+
+def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callable[[Any], Any]:
+    wc = _wc()
+    w = ty.wit()
+    if isinstance(ty, Prim):
+        return _PRIM_LOWER[ty.kind]
+
+    if isinstance(ty, ListType):
+        if ty.element == _U8:
+            return _lower_bytes
+        el = _build_lower(ty.element, resolve)
+
+        def low_list(v: Any) -> Any:
+            if type(v) is not list and not isinstance(v, (list, tuple)):
+                raise _expected(ty, v)
+            out: list[Any] = []
+            app = out.append
+            try:
+                for x in v:
+                    app(el(x))
+            except _Bad as b:
+                b.segs.append(f"[{len(out)}]")
+                raise
+            return out
+
+        return low_list
+
+    if isinstance(ty, TupleType):
+        els = [_build_lower(t, resolve) for t in ty.elements]
+        n = len(els)
+
+        def low_tuple(v: Any) -> Any:
+            if not isinstance(v, (tuple, list)):
+                raise _expected(ty, v)
+            if len(v) != n:
+                raise _Bad(w, f"expected {w} ({n} elements), got {len(v)} elements")
+            out: list[Any] = []
+            try:
+                for f, x in zip(els, v):
+                    out.append(f(x))
+            except _Bad as b:
+                b.segs.append(f"[{len(out)}]")
+                raise
+            return tuple(out)
+
+        return low_tuple
+
+    if isinstance(ty, RecordType):
+        fields = [
+            (name, _build_lower(t, resolve), isinstance(t, OptionType)) for name, t in ty.fields
+        ]
+        names = frozenset(name for name, _ in ty.fields)
+        Record = wc.Record
+
+        def low_record(v: Any) -> Any:
+            if not isinstance(v, dict):
+                raise _expected(ty, v)
+            r = Record()
+            d = r.__dict__
+            present = 0
+            for name, f, opt in fields:
+                if name in v:
+                    present += 1
+                    try:
+                        d[name] = f(v[name])
+                    except _Bad as b:
+                        b.segs.append(f".{name}")
+                        raise
+                elif opt:
+                    d[name] = f(None)
+                else:
+                    raise _Bad(w, f"missing field `{name}` (expected {w})")
+            if present != len(v):
+                extra = sorted(repr(k) for k in v if k not in names)
+                raise _Bad(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
+            return r
+
+        return low_record
+
+    if isinstance(ty, EnumType):
+        cases = frozenset(ty.cases)
+
+        def low_enum(v: Any) -> Any:
+            if type(v) is str and v in cases:
+                return v
+            if isinstance(v, str):
+                raise _Bad(w, f"unknown case {_show(v)} (expected {w})")
+            raise _expected(ty, v)
+
+        return low_enum
+
+    if isinstance(ty, FlagsType):
+        flag_names = frozenset(ty.names)
+
+        def low_flags(v: Any) -> Any:
+            if isinstance(v, (set, frozenset, list, tuple)):
+                s = set(v)
+                if s <= flag_names:
+                    return s
+                bad = sorted(_show(x) for x in s - flag_names)
+                raise _Bad(w, f"unknown flag(s) {', '.join(bad)} (expected {w})")
+            raise _expected(ty, v)
+
+        return low_flags
+
+    if isinstance(ty, HandleType):
+        handle_classes = (wc.ResourceAny, wc.ResourceHost)
+
+        def low_handle(v: Any) -> Any:
+            if type(v) is Handle:
+                if resolve is None:
+                    raise _Bad(w, f"cannot pass {_show(v)}: no handle table given")
+                try:
+                    return resolve(v)
+                except LookupError:
+                    raise _Bad(w, f"unknown resource handle({v.id})") from None
+            if isinstance(v, handle_classes):
+                return v
+            raise _expected(ty, v)
+
+        return low_handle
+
+    # Variant-like types.
+    tagged = _wt_tagged(ty)
+    WtVariant = wc.Variant
+    stealers = [] if tagged else _stealers(ty)
+
+    def check_steal(idx: int, name: str, p: Any) -> None:
+        for other, classes in stealers[idx]:
+            if isinstance(p, classes):
+                raise _Bad(
+                    w,
+                    f"wasmtime-py cannot pass case `{name}` of {w} with payload {_show(p)}: "
+                    f"it would be read as case `{other}`",
+                )
+
+    if isinstance(ty, OptionType):
+        payload = _build_lower(ty.payload, resolve)
+        nested = isinstance(ty.payload, OptionType)
+
+        def low_option(v: Any) -> Any:
+            if v is None:
+                return WtVariant("none") if tagged else None
+            if type(v) is Some:
+                x = v.value
+            elif nested:
+                raise _Bad(w, f"expected {w} (None or Some(...)), got {_got(v)}")
+            else:
+                x = v
+            p = payload(x)
+            return WtVariant("some", p) if tagged else p
+
+        return low_option
+
+    if isinstance(ty, ResultType):
+        ok_low = None if ty.ok is None else _build_lower(ty.ok, resolve)
+        err_low = None if ty.err is None else _build_lower(ty.err, resolve)
+        err_steals = bool(stealers and stealers[1])
+
+        def low_result(v: Any) -> Any:
+            t = type(v)
+            if t is Ok:
+                name, f = "ok", ok_low
+            elif t is Err:
+                name, f = "err", err_low
+            else:
+                raise _Bad(w, f"expected {w} (Ok(...) or Err(...)), got {_got(v)}")
+            if f is None:
+                if v.value is not None:
+                    raise _Bad(w, f"unexpected payload for `{name}` of {w}: {_show(v.value)}")
+                return WtVariant(name) if tagged else None
+            try:
+                p = f(v.value)
+            except _Bad as b:
+                b.segs.append(f"({name})")
+                raise
+            if tagged:
+                return WtVariant(name, p)
+            if err_steals and name == "err":
+                check_steal(1, name, p)
+            return p
+
+        return low_result
+
+    assert isinstance(ty, VariantType)
+    case_map: dict[str, tuple[int, Callable[[Any], Any] | None]] = {}
+    for idx, (name, t) in enumerate(ty.cases):
+        case_map[name] = (idx, None if t is None else _build_lower(t, resolve))
+
+    def low_variant(v: Any) -> Any:
+        if type(v) is not Variant:
+            raise _Bad(w, f"expected {w} (a Variant), got {_got(v)}")
+        c = case_map.get(v.case)
+        if c is None:
+            raise _Bad(w, f"unknown case {_show(v.case)} (expected {w})")
+        idx, f = c
+        if f is None:
+            if v.payload is not None:
+                raise _Bad(w, f"unexpected payload for case `{v.case}`: {_show(v.payload)}")
+            return WtVariant(v.case) if tagged else None
+        try:
+            p = f(v.payload)
+        except _Bad as b:
+            b.segs.append(f"({v.case})")
+            raise
+        if tagged:
+            return WtVariant(v.case, p)
+        if stealers[idx]:
+            check_steal(idx, v.case, p)
+        return p
+
+    return low_variant
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_lowerer(
+    ty: WitType, label: str, resolve: Callable[[Handle], Any] | None
+) -> Callable[[Any], Any]:
+    inner = _build_lower(ty, resolve)
+
+    def lower(value: Any) -> Any:
+        try:
+            return inner(value)
+        except _Bad as b:
+            raise _to_value_error(b, label, label) from None
+
+    return lower
+
+
+def lowerer(
+    ty: WitType,
+    name: str = "",
+    resolve_handle: Callable[[Handle], Any] | None = None,
+    *,
+    label: str | None = None,
+) -> Callable[[Any], Any]:
+    """A function that validates a native value of ``ty`` and converts it for wasmtime-py.
+
+    Args:
+        ty: the WIT type.
+        name: the parameter name; errors then read ``param `name`: expected ...``.
+        resolve_handle: maps a :class:`Handle` to the wasmtime ``ResourceAny`` to pass
+            (a ``LookupError`` from it means an unknown handle). ``ResourceAny`` values are
+            passed through unchanged. Note that wasmtime consumes an ``own`` ``ResourceAny``.
+        label: overrides the error path root (default ``param `name``` or ``value``).
+
+    The returned function raises :class:`ValueTypeError` (``.path``, ``.expected`` set).
+    Converters are built once per ``(ty, label, resolve_handle)`` and cached.
+    """
+    root = _root_label(name, label)
+    if not _contains_handle(ty):
+        resolve_handle = None
+    return _cached_lowerer(ty, root, resolve_handle)
+
+
+def validate(ty: WitType, value: Any, name: str = "", *, label: str | None = None) -> None:
+    """Raise :class:`ValueTypeError` unless ``value`` is a valid native value of ``ty``.
+
+    Handles are only checked to be :class:`Handle` values (no handle table is consulted).
+    """
+    root = _root_label(name, label)
+    if _contains_handle(ty):
+        check: Callable[[Any], Any] = _cached_lowerer(ty, root, _accept_handle)
+    else:
+        check = _cached_lowerer(ty, root, None)
+    check(value)
+
+
+def _accept_handle(h: Handle) -> Any:
+    return h
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifting: wasmtime-py -> native
+# ---------------------------------------------------------------------------------------------
+
+
+class _LiftError(Exception):
+    pass
+
+
+def _build_lift(
+    ty: WitType, register: Callable[[Any], Handle] | None
+) -> Callable[[Any], Any] | None:
+    """A converter from wasmtime-py's value to the native value; ``None`` means identity."""
+    wc = _wc()
+    if isinstance(ty, (Prim, EnumType)):
+        return None
+    if isinstance(ty, ListType):
+        if ty.element == _U8:
+            return None
+        el = _build_lift(ty.element, register)
+        if el is None:
+            return None
+        return lambda v: [el(x) for x in v]
+    if isinstance(ty, TupleType):
+        fs = [_build_lift(t, register) for t in ty.elements]
+        if all(f is None for f in fs):
+            return None
+        return lambda v: tuple(x if f is None else f(x) for f, x in zip(fs, v))
+    if isinstance(ty, RecordType):
+        rfields = [(name, _build_lift(t, register)) for name, t in ty.fields]
+
+        def lift_record(v: Any) -> Any:
+            d = v.__dict__
+            return {name: d[name] if f is None else f(d[name]) for name, f in rfields}
+
+        return lift_record
+    if isinstance(ty, FlagsType):
+        return frozenset
+    if isinstance(ty, HandleType):
+        return register
+
+    tagged = _wt_tagged(ty)
+    cases = _variant_cases(ty)
+    lifts = [None if t is None else _build_lift(t, register) for _, t in cases]
+    by_class: dict[type, int] = {}
+    if not tagged:
+        for idx, (_, t) in enumerate(cases):
+            for c in _lift_classes(t):
+                by_class.setdefault(c, idx)
+    index = {name: idx for idx, (name, _) in enumerate(cases)}
+
+    def split(v: Any) -> tuple[int, Any]:
+        """(case index, lifted payload) of a wasmtime-py value."""
+        if tagged:
+            if not isinstance(v, wc.Variant) or v.tag not in index:
+                raise _LiftError(f"unexpected {_got(v)} for {ty.wit()}")
+            idx = index[v.tag]
+            raw = v.payload
+        else:
+            idx_opt = by_class.get(type(v))
+            if idx_opt is None:
+                raise _LiftError(f"unexpected {_got(v)} for {ty.wit()}")
+            idx = idx_opt
+            raw = v
+        if cases[idx][1] is None:
+            return idx, None
+        f = lifts[idx]
+        return idx, (raw if f is None else f(raw))
+
+    if isinstance(ty, OptionType):
+        nested = isinstance(ty.payload, OptionType)
+        f_some = lifts[1]
+        if not tagged:
+            if nested:
+                return lambda v: None if v is None else Some(v if f_some is None else f_some(v))
+            if f_some is None:
+                return None
+            return lambda v: None if v is None else f_some(v)
+
+        def lift_option(v: Any) -> Any:
+            idx, p = split(v)
+            if idx == 0:
+                return None
+            return Some(p) if nested else p
+
+        return lift_option
+
+    if isinstance(ty, ResultType):
+
+        def lift_result(v: Any) -> Any:
+            idx, p = split(v)
+            return Ok(p) if idx == 0 else Err(p)
+
+        return lift_result
+
+    def lift_variant(v: Any) -> Any:
+        idx, p = split(v)
+        return Variant(cases[idx][0], p)
+
+    return lift_variant
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_lifter(
+    ty: WitType, register: Callable[[Any], Handle] | None
+) -> Callable[[Any], Any]:
+    inner = _build_lift(ty, register)
+    if inner is None:
+        return _identity
+    f = inner
+
+    def lift(value: Any) -> Any:
+        try:
+            return f(value)
+        except _LiftError as e:
+            raise ValueTypeError(f"result: {e}", path="result", expected=ty.wit()) from None
+
+    return lift
+
+
+def lifter(
+    ty: WitType, register_handle: Callable[[Any], Handle] | None = None
+) -> Callable[[Any], Any]:
+    """A function converting what wasmtime-py returns for ``ty`` into the native value.
+
+    ``register_handle(resource_any) -> Handle`` assigns handles to returned resources; without
+    it the wasmtime ``ResourceAny`` objects are returned as they are. Cached per type.
+    """
+    if not _contains_handle(ty):
+        register_handle = None
+    return _cached_lifter(ty, register_handle)
+
+
+# ---------------------------------------------------------------------------------------------
+# Structural equality
+# ---------------------------------------------------------------------------------------------
+
+
+def _opt_parts(v: Any) -> tuple[bool, Any]:
+    if v is None:
+        return False, None
+    if type(v) is Some:
+        return True, v.value
+    return True, v
+
+
+def values_equal(ty: WitType, a: Any, b: Any) -> bool:
+    """Structural equality of two native values of ``ty``.
+
+    NaN equals NaN (also inside containers); ``-0.0 == 0.0`` as in Python. Input spellings
+    are normalised (``Some(x)`` vs ``x``, ``bytes`` vs a list of ints, any set-like for flags,
+    a missing option record field vs ``None``). Mismatched shapes give ``False``.
+    """
+    try:
+        return _eq(ty, a, b)
+    except (TypeError, AttributeError, ValueError):
+        return False
+
+
+def _eq(ty: WitType | None, a: Any, b: Any) -> bool:
+    if ty is None:
+        return a is None and b is None
+    if isinstance(ty, Prim):
+        if ty.kind in ("f32", "f64"):
+            if isinstance(a, bool) or isinstance(b, bool):
+                return False
+            fa, fb = float(a), float(b)
+            return fa == fb or (fa != fa and fb != fb)
+        if ty.kind == "bool":
+            return (a is True or a is False) and a is b
+        if ty.kind in ("char", "string"):
+            return isinstance(a, str) and isinstance(b, str) and a == b
+        return (
+            isinstance(a, int) and isinstance(b, int)
+            and not isinstance(a, bool) and not isinstance(b, bool) and a == b
+        )
+    if isinstance(ty, ListType):
+        if ty.element == _U8:
+            return bytes(a) == bytes(b)
+        if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)):
+            return False
+        return len(a) == len(b) and all(_eq(ty.element, x, y) for x, y in zip(a, b))
+    if isinstance(ty, TupleType):
+        if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)):
+            return False
+        n = len(ty.elements)
+        return len(a) == n == len(b) and all(
+            _eq(t, x, y) for t, x, y in zip(ty.elements, a, b)
+        )
+    if isinstance(ty, RecordType):
+        if not isinstance(a, dict) or not isinstance(b, dict):
+            return False
+        names = {n for n, _ in ty.fields}
+        if any(k not in names for k in a) or any(k not in names for k in b):
+            return False
+        for name, t in ty.fields:
+            if isinstance(t, OptionType):
+                if not _eq(t, a.get(name), b.get(name)):
+                    return False
+            elif name not in a or name not in b or not _eq(t, a[name], b[name]):
+                return False
+        return True
+    if isinstance(ty, VariantType):
+        if type(a) is not Variant or type(b) is not Variant or a.case != b.case:
+            return False
+        for name, t in ty.cases:
+            if name == a.case:
+                return _eq(t, a.payload, b.payload)
+        return False
+    if isinstance(ty, EnumType):
+        return isinstance(a, str) and a == b
+    if isinstance(ty, FlagsType):
+        return set(a) == set(b)
+    if isinstance(ty, OptionType):
+        pa, va = _opt_parts(a)
+        pb, vb = _opt_parts(b)
+        return pa == pb and (not pa or _eq(ty.payload, va, vb))
+    if isinstance(ty, ResultType):
+        if type(a) not in (Ok, Err) or type(a) is not type(b):
+            return False
+        return _eq(ty.ok if type(a) is Ok else ty.err, a.value, b.value)
+    if isinstance(ty, HandleType):
+        return bool(a == b)
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Floats: Rust-exact formatting and f32 parsing
+# ---------------------------------------------------------------------------------------------
+
+_F32 = struct.Struct("<f")
+_U32 = struct.Struct("<I")
+_F64 = struct.Struct("<d")
+_U64 = struct.Struct("<Q")
+_LOG10_2 = 0.30102999566398120
+
+
+def _to_f32(x: float) -> float:
+    """Round a Python float to the nearest f32 (overflow gives infinity)."""
+    try:
+        return _F32.unpack(_F32.pack(x))[0]  # type: ignore[no-any-return]
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def _shortest(mant: int, minus: int, plus: int, exp: int, inclusive: bool) -> tuple[str, int]:
+    """Rust's ``flt2dec`` shortest digits (Dragon): value ``mant * 2**exp``, rounding interval
+    ``(mant - minus, mant + plus) * 2**exp`` (closed when ``inclusive``). Returns ``(digits, k)``
+    with value ~ ``0.digits * 10**k``. Among the shortest candidates the nearest wins and an
+    exact tie rounds up (larger magnitude), as Rust does."""
+    if exp >= 0:
+        m, mi, pl, s = mant << exp, minus << exp, plus << exp, 1
+    else:
+        m, mi, pl, s = mant, minus, plus, 1 << -exp
+    h = m + pl
+    # k: the smallest integer with h/s < 10**k (inclusive) or h/s <= 10**k.
+    k = math.ceil((h.bit_length() - s.bit_length()) * _LOG10_2)
+
+    def fits(k: int) -> bool:
+        if k >= 0:
+            lhs, rhs = h, s * 10**k
+        else:
+            lhs, rhs = h * 10 ** (-k), s
+        return lhs < rhs if inclusive else lhs <= rhs
+
+    while not fits(k):
+        k += 1
+    while fits(k - 1):
+        k -= 1
+    if k - 1 >= 0:
+        s *= 10 ** (k - 1)
+    else:
+        t = 10 ** (1 - k)
+        m, mi, pl = m * t, mi * t, pl * t
+    digits: list[int] = []
+    while True:
+        d, m = divmod(m, s)
+        digits.append(d)
+        if inclusive:
+            down = m <= mi
+            up = s <= m + pl
+        else:
+            down = m < mi
+            up = s < m + pl
+        if down or up:
+            break
+        m *= 10
+        mi *= 10
+        pl *= 10
+    if up and (not down or 2 * m >= s):
+        i = len(digits) - 1
+        while i >= 0 and digits[i] == 9:
+            digits[i] = 0
+            i -= 1
+        if i >= 0:
+            digits[i] += 1
+        else:
+            digits = [1] + [0] * (len(digits) - 1) + [0]
+            k += 1
+    return "".join(map(str, digits)), k
+
+
+def _positional(digits: str, k: int) -> str:
+    n = len(digits)
+    if k <= 0:
+        return "0." + "0" * (-k) + digits
+    if k < n:
+        return digits[:k] + "." + digits[k:]
+    return digits + "0" * (k - n)
+
+
+def _decode(bits: int, frac_bits: int, exp_bias: int) -> tuple[int, int, int, int, bool]:
+    """(mant, minus, plus, exp, inclusive) as Rust's ``flt2dec::decoder::decode``."""
+    e = bits >> frac_bits
+    f = bits & ((1 << frac_bits) - 1)
+    if e == 0:  # subnormal (zero handled by the caller)
+        mant, exp = f << 1, -exp_bias
+        return mant, 1, 1, exp, (mant & 1) == 0
+    mant = f | (1 << frac_bits)
+    exp = e - exp_bias
+    inclusive = (mant & 1) == 0
+    if f == 0:
+        return mant << 2, 1, 2, exp - 2, inclusive
+    return mant << 1, 1, 1, exp - 1, inclusive
+
+
+def format_float(value: float, kind: str = "f64") -> str:
+    """Rust ``Display`` of an ``f32`` or ``f64`` as the WAVE writer prints it.
+
+    ``nan``, ``inf``, ``-inf``; otherwise the shortest digits that round-trip in the value's
+    own width (``kind``), positional (never exponent form), no trailing ``.0``, ``-0`` for
+    negative zero. For ``f32`` the value is first rounded to the nearest f32.
+    """
+    x = float(value)
+    if x != x:
+        return "nan"
+    if kind == "f32":
+        x = _to_f32(x)
+    if x == math.inf:
+        return "inf"
+    if x == -math.inf:
+        return "-inf"
+    neg = math.copysign(1.0, x) < 0
+    if x == 0:
+        return "-0" if neg else "0"
+    if kind == "f32":
+        bits = _U32.unpack(_F32.pack(x))[0] & 0x7FFFFFFF
+        mant, minus, plus, exp, inclusive = _decode(bits, 23, 150)
+    else:
+        bits = _U64.unpack(_F64.pack(x))[0] & 0x7FFFFFFFFFFFFFFF
+        mant, minus, plus, exp, inclusive = _decode(bits, 52, 1075)
+    digits, k = _shortest(mant, minus, plus, exp, inclusive)
+    text = _positional(digits, k)
+    return "-" + text if neg else text
+
+
+_NUMBER_PARTS = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?\Z")
+
+
+def _parse_f32(text: str) -> float:
+    """Parse a WAVE number token to the nearest f32, rounding the exact decimal once."""
+    if text == "nan":
+        return math.nan
+    if text == "inf":
+        return math.inf
+    if text == "-inf":
+        return -math.inf
+    m = _NUMBER_PARTS.match(text)
+    if m is None:  # pragma: no cover - the lexer guarantees the shape
+        raise ValueError(text)
+    neg = m.group(1) == "-"
+    frac = m.group(3) or ""
+    n = int(m.group(2) + frac)
+    e10 = int(m.group(4) or "0") - len(frac)
+    sign = -1.0 if neg else 1.0
+    if n == 0:
+        return math.copysign(0.0, sign)
+    mag = e10 + len(str(n))  # 10**(mag-1) <= value < 10**mag
+    if mag >= 40:
+        return sign * math.inf
+    if mag <= -46:
+        return math.copysign(0.0, sign)
+    if e10 >= 0:
+        num, den = n * 10**e10, 1
+    else:
+        num, den = n, 10 ** (-e10)
+    t = num.bit_length() - den.bit_length()
+    if (num < (den << t)) if t >= 0 else ((num << -t) < den):
+        t -= 1
+    # 2**t <= value < 2**(t+1)
+    e2 = max(t - 23, -149)
+    if e2 >= 0:
+        a, b = num, den << e2
+    else:
+        a, b = num << -e2, den
+    q, r = divmod(a, b)
+    if 2 * r > b or (2 * r == b and q & 1):
+        q += 1
+    if e2 >= 0 and (q << e2) >= 1 << 128:
+        return sign * math.inf
+    return sign * math.ldexp(q, e2)
+
+
+# ---------------------------------------------------------------------------------------------
+# WAVE character escaping
+# ---------------------------------------------------------------------------------------------
+
+# Other_Grapheme_Extend; with Mn and Me it makes Grapheme_Extend, which Rust escapes. The list
+# is Unicode 14 PropList.txt plus the spacing marks Unicode 16 added (rustc 1.95 uses those
+# tables); U+1171E is Mn in Python's Unicode 14 but Mc, not extending, in Rust's tables.
+# Checked against rustc 1.95 `escape_debug` for every code point assigned in Unicode 14.
+_OTHER_GRAPHEME_EXTEND: frozenset[int] = frozenset(
+    [0x09BE, 0x09D7, 0x0B3E, 0x0B57, 0x0BBE, 0x0BD7, 0x0CC2, 0x0CD5, 0x0CD6, 0x0D3E, 0x0D57,
+     0x0DCF, 0x0DDF, 0x1B35, 0x200C, 0x302E, 0x302F, 0xFF9E, 0xFF9F, 0x1133E, 0x11357,
+     0x114B0, 0x114BD, 0x115AF, 0x11930, 0x1D165, 0x1D16E, 0x1D16F, 0x1D170, 0x1D171,
+     0x1D172,
+     # Unicode 16 additions
+     0x0CC0, 0x0CC7, 0x0CC8, 0x0CCA, 0x0CCB, 0x1715, 0x1734, 0x1B3B, 0x1B3D, 0x1B43, 0x1B44,
+     0x1BAA, 0x1BF2, 0x1BF3, 0xA953, 0xA9C0, 0x111C0, 0x11235, 0x1134D, 0x116B6, 0x1193D,
+     0x16FF0, 0x16FF1, 0x1D166, 0x1D16D]
+    + list(range(0xE0020, 0xE0080))
+)
+_NOT_GRAPHEME_EXTEND: frozenset[int] = frozenset([0x1171E])
+
+_SIMPLE_ESCAPES = {
+    "\\": "\\\\", '"': '\\"', "'": "\\'", "\t": "\\t", "\r": "\\r", "\n": "\\n",
+}
+_ESCAPE_CACHE: dict[str, str] = {}
+_ASCII_NEEDS_ESCAPE = re.compile(r"[\\\"'\x00-\x1f\x7f]")
+
+
+def _escape_char(ch: str) -> str:
+    r = _ESCAPE_CACHE.get(ch)
+    if r is not None:
+        return r
+    r = _SIMPLE_ESCAPES.get(ch)
+    if r is None:
+        cat = unicodedata.category(ch)
+        cp = ord(ch)
+        if (
+            cat == "Cc"
+            or (cat in ("Mn", "Me") and cp not in _NOT_GRAPHEME_EXTEND)
+            or cp in _OTHER_GRAPHEME_EXTEND
+            or not ch.isprintable()
+        ):
+            r = "\\u{%x}" % ord(ch)
+        else:
+            r = ch
+    if len(_ESCAPE_CACHE) < 65536:
+        _ESCAPE_CACHE[ch] = r
+    return r
+
+
+def _escape_str(s: str) -> str:
+    if s.isascii() and _ASCII_NEEDS_ESCAPE.search(s) is None:
+        return s
+    cache = _ESCAPE_CACHE
+    return "".join([cache.get(c) or _escape_char(c) for c in s])
+
+
+# ---------------------------------------------------------------------------------------------
+# WAVE encoding
+# ---------------------------------------------------------------------------------------------
+
+_KEYWORDS = frozenset(["true", "false", "some", "none", "ok", "err", "inf", "nan"])
+
+
+def _case_label(name: str) -> str:
+    return "%" + name if name in _KEYWORDS else name
+
+
+def _make_int_enc(kind: str) -> Callable[[Any], str]:
+    low = _PRIM_LOWER[kind]
+
+    def enc(v: Any) -> str:
+        return "%d" % low(v)
+
+    return enc
+
+
+def _enc_bool(v: Any) -> str:
+    return "true" if _lower_bool(v) else "false"
+
+
+def _enc_char(v: Any) -> str:
+    return "'" + _escape_char(_lower_char(v)) + "'"
+
+
+def _enc_string(v: Any) -> str:
+    return '"' + _escape_str(_lower_string(v)) + '"'
+
+
+def _make_float_enc(kind: str) -> Callable[[Any], str]:
+    low = _PRIM_LOWER[kind]
+
+    def enc(v: Any) -> str:
+        return format_float(low(v), kind)
+
+    return enc
+
+
+def _enc_bytes(v: Any) -> str:
+    return "[" + ", ".join(map(str, _lower_bytes(v))) + "]"
+
+
+_PRIM_ENC: dict[str, Callable[[Any], str]] = {
+    "bool": _enc_bool,
+    "char": _enc_char,
+    "string": _enc_string,
+    "f32": _make_float_enc("f32"),
+    "f64": _make_float_enc("f64"),
+    **{k: _make_int_enc(k) for k in _INT_RANGES},
+}
+
+
+@functools.lru_cache(maxsize=2048)
+def _encoder(ty: WitType) -> Callable[[Any], str]:
+    w = ty.wit()
+    if isinstance(ty, Prim):
+        return _PRIM_ENC[ty.kind]
+
+    if isinstance(ty, ListType):
+        if ty.element == _U8:
+            return _enc_bytes
+        el = _encoder(ty.element)
+
+        def enc_list(v: Any) -> str:
+            if not isinstance(v, (list, tuple)):
+                raise _expected(ty, v)
+            parts: list[str] = []
+            try:
+                for x in v:
+                    parts.append(el(x))
+            except _Bad as b:
+                b.segs.append(f"[{len(parts)}]")
+                raise
+            return "[" + ", ".join(parts) + "]"
+
+        return enc_list
+
+    if isinstance(ty, TupleType):
+        els = [_encoder(t) for t in ty.elements]
+        n = len(els)
+
+        def enc_tuple(v: Any) -> str:
+            if not isinstance(v, (tuple, list)):
+                raise _expected(ty, v)
+            if len(v) != n:
+                raise _Bad(w, f"expected {w} ({n} elements), got {len(v)} elements")
+            parts: list[str] = []
+            try:
+                for f, x in zip(els, v):
+                    parts.append(f(x))
+            except _Bad as b:
+                b.segs.append(f"[{len(parts)}]")
+                raise
+            return "(" + ", ".join(parts) + ")"
+
+        return enc_tuple
+
+    if isinstance(ty, RecordType):
+        fields = [(name, _encoder(t), isinstance(t, OptionType)) for name, t in ty.fields]
+        names = frozenset(name for name, _ in ty.fields)
+
+        def enc_record(v: Any) -> str:
+            if not isinstance(v, dict):
+                raise _expected(ty, v)
+            parts: list[str] = []
+            present = 0
+            for name, f, opt in fields:
+                if name in v:
+                    present += 1
+                    x = v[name]
+                    if opt and x is None:
+                        continue
+                    try:
+                        parts.append(name + ": " + f(x))
+                    except _Bad as b:
+                        b.segs.append(f".{name}")
+                        raise
+                elif not opt:
+                    raise _Bad(w, f"missing field `{name}` (expected {w})")
+            if present != len(v):
+                extra = sorted(repr(k) for k in v if k not in names)
+                raise _Bad(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
+            if not parts:
+                return "{:}"
+            return "{" + ", ".join(parts) + "}"
+
+        return enc_record
+
+    if isinstance(ty, EnumType):
+        cases = frozenset(ty.cases)
+
+        def enc_enum(v: Any) -> str:
+            if isinstance(v, str) and v in cases:
+                return _case_label(v)
+            if isinstance(v, str):
+                raise _Bad(w, f"unknown case {_show(v)} (expected {w})")
+            raise _expected(ty, v)
+
+        return enc_enum
+
+    if isinstance(ty, FlagsType):
+        flag_names = ty.names
+        name_set = frozenset(flag_names)
+
+        def enc_flags(v: Any) -> str:
+            if not isinstance(v, (set, frozenset, list, tuple)):
+                raise _expected(ty, v)
+            s = set(v)
+            if not s <= name_set:
+                bad = sorted(_show(x) for x in s - name_set)
+                raise _Bad(w, f"unknown flag(s) {', '.join(bad)} (expected {w})")
+            return "{" + ", ".join(n for n in flag_names if n in s) + "}"
+
+        return enc_flags
+
+    if isinstance(ty, HandleType):
+
+        def enc_handle(v: Any) -> str:
+            if type(v) is Handle and type(v.id) is int and v.id >= 0:
+                return f"handle({v.id})"
+            raise _Bad(w, f"expected {w} (a Handle), got {_got(v)}")
+
+        return enc_handle
+
+    if isinstance(ty, OptionType):
+        payload = _encoder(ty.payload)
+        nested = isinstance(ty.payload, OptionType)
+
+        def enc_option(v: Any) -> str:
+            if v is None:
+                return "none"
+            if type(v) is Some:
+                x = v.value
+            elif nested:
+                raise _Bad(w, f"expected {w} (None or Some(...)), got {_got(v)}")
+            else:
+                x = v
+            return "some(" + payload(x) + ")"
+
+        return enc_option
+
+    if isinstance(ty, ResultType):
+        ok_enc = None if ty.ok is None else _encoder(ty.ok)
+        err_enc = None if ty.err is None else _encoder(ty.err)
+
+        def enc_result(v: Any) -> str:
+            t = type(v)
+            if t is Ok:
+                name, f = "ok", ok_enc
+            elif t is Err:
+                name, f = "err", err_enc
+            else:
+                raise _Bad(w, f"expected {w} (Ok(...) or Err(...)), got {_got(v)}")
+            if f is None:
+                if v.value is not None:
+                    raise _Bad(w, f"unexpected payload for `{name}` of {w}: {_show(v.value)}")
+                return name
+            try:
+                return name + "(" + f(v.value) + ")"
+            except _Bad as b:
+                b.segs.append(f"({name})")
+                raise
+
+        return enc_result
+
+    assert isinstance(ty, VariantType)
+    case_map = {name: (None if t is None else _encoder(t)) for name, t in ty.cases}
+
+    def enc_variant(v: Any) -> str:
+        if type(v) is not Variant:
+            raise _Bad(w, f"expected {w} (a Variant), got {_got(v)}")
+        if v.case not in case_map:
+            raise _Bad(w, f"unknown case {_show(v.case)} (expected {w})")
+        f = case_map[v.case]
+        if f is None:
+            if v.payload is not None:
+                raise _Bad(w, f"unexpected payload for case `{v.case}`: {_show(v.payload)}")
+            return _case_label(v.case)
+        try:
+            return _case_label(v.case) + "(" + f(v.payload) + ")"
+        except _Bad as b:
+            b.segs.append(f"({v.case})")
+            raise
+
+    return enc_variant
+
+
+def wave_encode(ty: WitType, value: Any) -> str:
+    """The canonical WAVE text of a native value, exactly as the ``wasm-wave`` writer prints it.
+
+    Raises :class:`ValueTypeError` if ``value`` is not a valid native value of ``ty``.
+    """
+    try:
+        return _encoder(ty)(value)
+    except _Bad as b:
+        raise _to_value_error(b, "value", "") from None
+
+
+def wave_encode_params(params: Sequence[tuple[str, WitType]], values: Sequence[Any]) -> list[str]:
+    """One canonical WAVE text per parameter (golem-cli style); errors name the parameter."""
+    if len(values) != len(params):
+        raise ValueTypeError(
+            f"expected {len(params)} argument(s), got {len(values)}", path="params"
+        )
+    out = []
+    for (name, ty), v in zip(params, values):
+        try:
+            out.append(_encoder(ty)(v))
+        except _Bad as b:
+            label = f"param `{name}`"
+            raise _to_value_error(b, label, label) from None
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# WAVE lexer and untyped parser
+# ---------------------------------------------------------------------------------------------
+
+_LABEL_WORD = r"(?:[0-9]+(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)?|[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)"
+_ESCAPE = r"""(?:\\['"tnr\\]|\\u\{[0-9a-fA-F]{1,6}\})"""
+_TOKEN = re.compile(
+    r"(?P<ws>(?:[ \t\n\r]+|//[^\n]*)+)"
+    r"|(?P<punct>[{}()\[\]:,])"
+    r"|(?P<num>-inf|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
+    r"|(?P<label>%?(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)(?:-" + _LABEL_WORD + r")*)"
+    r"|(?P<char>'(?:[^\\'\n\ud800-\udfff]{1,4}|" + _ESCAPE + r")')"
+    r'|(?P<mstr>""")'
+    r'|(?P<str>"(?:[^\\"\n\ud800-\udfff]|' + _ESCAPE + r')*")'
+)
+
+def _tokenize(text: str) -> list[tuple[str, int, int]]:
+    """Tokens ``(kind, start, end)``; kind is a punctuation character, ``num``, ``label``,
+    ``char``, ``str``, ``mstr`` or ``ERR`` (an invalid token: lexing stops there, as the lazy
+    Rust lexer would never look further)."""
+    toks: list[tuple[str, int, int]] = []
+    pos = 0
+    n = len(text)
+    match = _TOKEN.match
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            toks.append(("ERR", pos, pos + 1))
+            break
+        kind = m.lastgroup
+        end = m.end()
+        if kind == "ws":
+            pos = end
+            continue
+        if kind == "punct":
+            toks.append((text[pos], pos, end))
+        elif kind == "char":
+            inner = text[pos + 1 : end - 1]
+            if inner[0] != "\\" and len(inner) != 1:
+                toks.append(("ERR", pos, end))
+                break
+            toks.append(("char", pos, end))
+        elif kind == "mstr":
+            close = text.find('"""', end)
+            if close < 0:
+                toks.append(("ERR", pos, n))
+                break
+            end = close + 3
+            toks.append(("mstr", pos, end))
+        else:
+            toks.append((kind, pos, end))  # type: ignore[arg-type]
+        pos = end
+    return toks
+
+
+class _Node:
+    """An untyped WAVE node.
+
+    kinds: ``true false num char str mstr tuple list record flags label vpayload some none ok
+    err``. ``label`` is the case name without ``%`` (``label``/``vpayload``); ``children`` holds
+    value nodes, ``(name, pos, node)`` for records and ``(raw_label, pos)`` for flags.
+    """
+
+    __slots__ = ("kind", "start", "end", "children", "label")
+
+    def __init__(
+        self, kind: str, start: int, end: int, children: Any = (), label: str = ""
+    ) -> None:
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.children = children
+        self.label = label
+
+
+_MAX_DEPTH = 100
+
+
+def _describe_token(text: str, tok: tuple[str, int, int]) -> str:
+    s = text[tok[1] : tok[2]]
+    if len(s) > 20:
+        s = s[:17] + "..."
+    return repr(s)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokenize(text)
+        self.i = 0
+        self.cur: tuple[str, int, int] = ("", 0, 0)
+        self.depth = 0
+
+    def advance(self) -> str:
+        if self.i >= len(self.toks):
+            raise _Syn("unexpected end of input", len(self.text))
+        t = self.toks[self.i]
+        self.i += 1
+        if t[0] == "ERR":
+            raise _Syn(f"invalid token {_describe_token(self.text, t)}", t[1])
+        self.cur = t
+        return t[0]
+
+    def next_is(self, kind: str) -> bool:
+        return self.i < len(self.toks) and self.toks[self.i][0] == kind
+
+    def expect(self, kind: str) -> None:
+        if self.cur[0] != kind:
+            self.unexpected()
+
+    def unexpected(self) -> None:
+        raise _Syn(f"unexpected token {_describe_token(self.text, self.cur)}", self.cur[1])
+
+    def finish(self) -> None:
+        if self.i < len(self.toks):
+            t = self.toks[self.i]
+            raise _Syn(f"trailing characters {_describe_token(self.text, t)}", t[1])
+
+    def node(self) -> _Node:
+        if self.depth >= _MAX_DEPTH:
+            raise _Syn("value nesting too deep", self.cur[1])
+        self.depth += 1
+        try:
+            return self._node()
+        finally:
+            self.depth -= 1
+
+    def _node(self) -> _Node:
+        k = self.advance()
+        _, s, e = self.cur
+        if k in ("num", "char", "str", "mstr"):
+            return _Node(k, s, e)
+        if k == "(":
+            children = self.comma_separated(")")
+            if not children:
+                raise _Syn("empty tuple", s)
+            return _Node("tuple", s, self.cur[2], children)
+        if k == "[":
+            children = self.comma_separated("]")
+            return _Node("list", s, self.cur[2], children)
+        if k == "{":
+            return self.record_or_flags(s)
+        if k == "label":
+            word = self.text[s:e]
+            if word in _KEYWORDS:
+                if word in ("true", "false"):
+                    return _Node(word, s, e)
+                if word in ("inf", "nan"):
+                    return _Node("num", s, e)
+                if word == "some":
+                    self.advance()
+                    self.expect("(")
+                    payload = self.node()
+                    self.advance()
+                    self.expect(")")
+                    return _Node("some", s, self.cur[2], [payload])
+                if word == "none":
+                    return _Node("none", s, e)
+                # ok / err
+                if self.next_is("("):
+                    self.advance()
+                    payload = self.node()
+                    self.advance()
+                    self.expect(")")
+                    return _Node(word, s, self.cur[2], [payload])
+                return _Node(word, s, e)
+            name = word[1:] if word[0] == "%" else word
+            if self.next_is("("):
+                self.advance()
+                payload = self.node()
+                self.advance()
+                self.expect(")")
+                return _Node("vpayload", s, self.cur[2], [payload], name)
+            return _Node("label", s, e, (), name)
+        self.unexpected()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def comma_separated(self, end: str) -> list[_Node]:
+        nodes: list[_Node] = []
+        if self.next_is(end):
+            self.advance()
+            return nodes
+        while True:
+            nodes.append(self.node())
+            if self.advance() == ",":
+                if self.next_is(end):
+                    self.advance()
+                    break
+            else:
+                self.expect(end)
+                break
+        return nodes
+
+    def label(self) -> tuple[str, str, int]:
+        self.expect("label")
+        _, s, e = self.cur
+        raw = self.text[s:e]
+        return raw, raw.lstrip("%"), s
+
+    def record_or_flags(self, start: int) -> _Node:
+        k = self.advance()
+        if k == ":":
+            self.advance()
+            self.expect("}")
+            return _Node("record", start, self.cur[2], [])
+        if k == "}":
+            return _Node("flags", start, self.cur[2], [])
+        if self.next_is(":"):
+            fields: list[tuple[str, int, _Node]] = []
+            seen: set[str] = set()
+            while True:
+                _, name, pos = self.label()
+                if name in seen:
+                    raise _Syn(f'duplicate field "{name}"', pos)
+                seen.add(name)
+                self.advance()
+                self.expect(":")
+                value = self.node()
+                fields.append((name, pos, value))
+                if self.advance() == ",":
+                    self.advance()
+                if self.cur[0] == "}":
+                    break
+            return _Node("record", start, self.cur[2], fields)
+        flags: dict[str, tuple[str, int]] = {}
+        while True:
+            raw, name, pos = self.label()
+            if name in flags:
+                raise _Syn(f'duplicate flag "{name}"', pos)
+            flags[name] = (raw, pos)
+            if self.advance() == ",":
+                self.advance()
+            if self.cur[0] == "}":
+                break
+        return _Node("flags", start, self.cur[2], [flags[n] for n in sorted(flags)])
+
+
+def _parse_untyped(text: str) -> _Node:
+    p = _Parser(text)
+    node = p.node()
+    p.finish()
+    return node
+
+
+def _where(text: str, pos: int) -> str:
+    if "\n" in text:
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        return f"at line {line}, column {col}"
+    return f"at column {pos + 1}"
+
+
+# ---------------------------------------------------------------------------------------------
+# WAVE strings
+# ---------------------------------------------------------------------------------------------
+
+_SIMPLE_UNESCAPES = {"\\": "\\", "'": "'", '"': '"', "t": "\t", "n": "\n", "r": "\r"}
+
+
+def _unescape(src: str, i: int, base: int) -> tuple[str, int]:
+    """Decode the escape starting at ``src[i] == '\\'``; returns (char, length)."""
+    c = src[i + 1] if i + 1 < len(src) else ""
+    simple = _SIMPLE_UNESCAPES.get(c)
+    if simple is not None:
+        return simple, 2
+    if c == "u" and src.startswith("{", i + 2):
+        close = src.find("}", i + 3)
+        hexdigits = src[i + 3 : close] if close >= 0 else ""
+        if 1 <= len(hexdigits) <= 6 and all(h in "0123456789abcdefABCDEF" for h in hexdigits):
+            cp = int(hexdigits, 16)
+            if cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF:
+                return chr(cp), len(hexdigits) + 4
+    raise _Syn("invalid character escape", base + i)
+
+
+def _decode_line(src: str, base: int) -> str:
+    if "\\" not in src:
+        return src
+    out: list[str] = []
+    i = 0
+    while True:
+        j = src.find("\\", i)
+        if j < 0:
+            out.append(src[i:])
+            break
+        out.append(src[i:j])
+        ch, n = _unescape(src, j, base)
+        out.append(ch)
+        i = j + n
+    return "".join(out)
+
+
+def _decode_string(node: _Node, text: str) -> str:
+    if node.kind == "str":
+        return _decode_line(text[node.start + 1 : node.end - 1], node.start + 1)
+    # multiline
+    start = node.start + 3
+    inner = text[start : node.end - 3]
+    pos = start
+    if inner.startswith("\r"):
+        inner = inner[1:]
+        pos += 1
+    lines = inner.split("\n")
+    indent = lines.pop()
+    if indent.strip(" "):
+        raise _Syn(
+            'invalid multiline string: closing """ must be on a line preceded only by spaces',
+            node.end - 3,
+        )
+    if not lines or lines[0] != "":
+        raise _Syn(
+            'invalid multiline string: opening """ must be followed immediately by newline',
+            node.start,
+        )
+    pos += 1  # the first line break
+    out: list[str] = []
+    for line in lines[1:]:
+        if not line.startswith(indent):
+            raise _Syn(
+                'invalid multiline string: lines must be indented at least as much as closing """',
+                pos,
+            )
+        content = line[len(indent) :]
+        if content.endswith("\r"):
+            content = content[:-1]
+        out.append(_decode_line(content, pos + len(indent)))
+        pos += len(line) + 1
+    return "\n".join(out)
+
+
+def _decode_char(node: _Node, text: str) -> str:
+    inner = text[node.start + 1 : node.end - 1]
+    if inner[0] != "\\":
+        return inner
+    ch, n = _unescape(inner, 0, node.start + 1)
+    if n != len(inner):  # pragma: no cover - the lexer guarantees a single escape
+        raise _Syn("multiple characters in char value", node.start)
+    return ch
+
+
+# ---------------------------------------------------------------------------------------------
+# WAVE typed conversion
+# ---------------------------------------------------------------------------------------------
+
+
+def _node_text(node: _Node, text: str) -> str:
+    s = text[node.start : node.end]
+    s = s.replace("\r", "\\r").replace("\n", "\\n")
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def _type_mismatch(ty: WitType, node: _Node, text: str, what: str | None = None) -> _Bad:
+    w = ty.wit()
+    return _Bad(w, f"expected {what or w}, got {_node_text(node, text)}", node.start)
+
+
+_INT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+
+_Conv = Callable[[_Node, str], Any]
+
+
+def _make_int_conv(kind: str) -> _Conv:
+    lo, hi = _INT_RANGES[kind]
+    ty = Prim(kind)
+    ranged = f"{kind} ({lo}..{hi})"
+    unsigned = lo == 0
+
+    def conv(node: _Node, text: str) -> Any:
+        if node.kind != "num":
+            raise _type_mismatch(ty, node, text)
+        t = text[node.start : node.end]
+        if _INT_TEXT.match(t) is None or (unsigned and t[0] == "-"):
+            raise _type_mismatch(ty, node, text, ranged)
+        v = int(t)
+        if not lo <= v <= hi:
+            raise _type_mismatch(ty, node, text, ranged)
+        return v
+
+    return conv
+
+
+def _conv_bool(node: _Node, text: str) -> Any:
+    if node.kind == "true":
+        return True
+    if node.kind == "false":
+        return False
+    raise _type_mismatch(Prim("bool"), node, text)
+
+
+def _conv_f64(node: _Node, text: str) -> Any:
+    if node.kind != "num":
+        raise _type_mismatch(Prim("f64"), node, text)
+    return float(text[node.start : node.end])
+
+
+def _conv_f32(node: _Node, text: str) -> Any:
+    if node.kind != "num":
+        raise _type_mismatch(Prim("f32"), node, text)
+    return _parse_f32(text[node.start : node.end])
+
+
+def _conv_char(node: _Node, text: str) -> Any:
+    if node.kind != "char":
+        raise _type_mismatch(Prim("char"), node, text)
+    return _decode_char(node, text)
+
+
+def _conv_string(node: _Node, text: str) -> Any:
+    if node.kind != "str" and node.kind != "mstr":
+        raise _type_mismatch(Prim("string"), node, text)
+    return _decode_string(node, text)
+
+
+_PRIM_CONV: dict[str, _Conv] = {
+    "bool": _conv_bool,
+    "f32": _conv_f32,
+    "f64": _conv_f64,
+    "char": _conv_char,
+    "string": _conv_string,
+    **{k: _make_int_conv(k) for k in _INT_RANGES},
+}
+
+
+def _flattenable(ty: WitType | None) -> bool:
+    return ty is not None and not isinstance(ty, (OptionType, ResultType))
+
+
+def _payload_conv(
+    ty: WitType, case: str, ptype: WitType | None, pconv: _Conv | None, seg: str
+) -> Callable[[_Node, _Node | None, str], Any]:
+    """Converter of an optional payload node for a case, checking presence."""
+    w = ty.wit()
+
+    def conv(node: _Node, payload: _Node | None, text: str) -> Any:
+        if pconv is None:
+            if payload is not None:
+                raise _Bad(w, f"unexpected payload for case `{case}` of {w}", node.start)
+            return None
+        if payload is None:
+            raise _Bad(w, f"missing payload for case `{case}` of {w}", node.start)
+        try:
+            return pconv(payload, text)
+        except _Bad as b:
+            if seg:
+                b.segs.append(seg)
+            raise
+
+    return conv
+
+
+@functools.lru_cache(maxsize=2048)
+def _converter(ty: WitType) -> _Conv:
+    w = ty.wit()
+    if isinstance(ty, Prim):
+        return _PRIM_CONV[ty.kind]
+
+    if isinstance(ty, ListType):
+        el = _converter(ty.element)
+        to_bytes = ty.element == _U8
+
+        def conv_list(node: _Node, text: str) -> Any:
+            if node.kind != "list":
+                raise _type_mismatch(ty, node, text)
+            out: list[Any] = []
+            try:
+                for c in node.children:
+                    out.append(el(c, text))
+            except _Bad as b:
+                b.segs.append(f"[{len(out)}]")
+                raise
+            return bytes(out) if to_bytes else out
+
+        return conv_list
+
+    if isinstance(ty, TupleType):
+        els = [_converter(t) for t in ty.elements]
+        n = len(els)
+
+        def conv_tuple(node: _Node, text: str) -> Any:
+            if node.kind != "tuple":
+                raise _type_mismatch(ty, node, text)
+            if len(node.children) != n:
+                raise _Bad(
+                    w,
+                    f"expected {w} ({n} elements), got {len(node.children)} elements",
+                    node.start,
+                )
+            out: list[Any] = []
+            try:
+                for f, c in zip(els, node.children):
+                    out.append(f(c, text))
+            except _Bad as b:
+                b.segs.append(f"[{len(out)}]")
+                raise
+            return tuple(out)
+
+        return conv_tuple
+
+    if isinstance(ty, RecordType):
+        fields = [(name, _converter(t), isinstance(t, OptionType)) for name, t in ty.fields]
+
+        def conv_record(node: _Node, text: str) -> Any:
+            if node.kind != "record":
+                raise _type_mismatch(ty, node, text)
+            given = {name: value for name, _, value in node.children}
+            out: dict[str, Any] = {}
+            for name, f, opt in fields:
+                value = given.get(name)
+                if value is not None:
+                    try:
+                        out[name] = f(value, text)
+                    except _Bad as b:
+                        b.segs.append(f".{name}")
+                        raise
+                elif opt:
+                    out[name] = None
+                else:
+                    raise _Bad(w, f'missing field "{name}" (expected {w})', node.start)
+            return out
+
+        return conv_record
+
+    if isinstance(ty, EnumType):
+        cases = frozenset(ty.cases)
+
+        def conv_enum(node: _Node, text: str) -> Any:
+            if node.kind != "label":
+                raise _type_mismatch(ty, node, text)
+            if node.label not in cases:
+                raise _Bad(w, f'unknown case "{node.label}" (expected {w})', node.start)
+            return node.label
+
+        return conv_enum
+
+    if isinstance(ty, FlagsType):
+        names = frozenset(ty.names)
+
+        def conv_flags(node: _Node, text: str) -> Any:
+            if node.kind != "flags":
+                raise _type_mismatch(ty, node, text)
+            out = []
+            for raw, pos in node.children:
+                # wasm-wave compares the raw label: `{%read}` is an unknown flag "%read".
+                if raw not in names:
+                    raise _Bad(w, f'unknown case "{raw}" (expected {w})', pos)
+                out.append(raw)
+            return frozenset(out)
+
+        return conv_flags
+
+    if isinstance(ty, HandleType):
+
+        def conv_handle(node: _Node, text: str) -> Any:
+            if node.kind == "vpayload" and node.label == "handle":
+                p = node.children[0]
+                t = text[p.start : p.end]
+                if p.kind == "num" and _INT_TEXT.match(t) and t[0] != "-":
+                    return Handle(int(t))
+            raise _type_mismatch(ty, node, text, f"{w} written handle(N)")
+
+        return conv_handle
+
+    if isinstance(ty, OptionType):
+        pconv = _converter(ty.payload)
+        nested = isinstance(ty.payload, OptionType)
+        flat = _flattenable(ty.payload)
+
+        def conv_option(node: _Node, text: str) -> Any:
+            k = node.kind
+            if k == "none":
+                return None
+            if k == "some":
+                v = pconv(node.children[0], text)
+            elif flat:
+                v = pconv(node, text)
+            else:
+                raise _type_mismatch(ty, node, text)
+            return Some(v) if nested else v
+
+        return conv_option
+
+    if isinstance(ty, ResultType):
+        ok_p = _payload_conv(
+            ty, "ok", ty.ok, None if ty.ok is None else _converter(ty.ok), "(ok)"
+        )
+        err_p = _payload_conv(
+            ty, "err", ty.err, None if ty.err is None else _converter(ty.err), "(err)"
+        )
+        bare = _converter(ty.ok) if _flattenable(ty.ok) else None  # type: ignore[arg-type]
+
+        def conv_result(node: _Node, text: str) -> Any:
+            k = node.kind
+            if k == "ok":
+                return Ok(ok_p(node, node.children[0] if node.children else None, text))
+            if k == "err":
+                return Err(err_p(node, node.children[0] if node.children else None, text))
+            if bare is None:
+                raise _type_mismatch(ty, node, text)
+            try:
+                return Ok(bare(node, text))
+            except _Bad as b:
+                b.segs.append("(ok)")
+                raise
+
+        return conv_result
+
+    assert isinstance(ty, VariantType)
+    case_convs = {
+        name: _payload_conv(ty, name, t, None if t is None else _converter(t), f"({name})")
+        for name, t in ty.cases
+    }
+
+    def conv_variant(node: _Node, text: str) -> Any:
+        if node.kind == "label":
+            payload = None
+        elif node.kind == "vpayload":
+            payload = node.children[0]
+        else:
+            raise _type_mismatch(ty, node, text)
+        f = case_convs.get(node.label)
+        if f is None:
+            raise _Bad(w, f'unknown case "{node.label}" (expected {w})', node.start)
+        return Variant(node.label, f(node, payload, text))
+
+    return conv_variant
+
+
+def _parse_one(ty: WitType, text: str, label: str, path: str, prefix: str) -> Any:
+    try:
+        node = _parse_untyped(text)
+        return _converter(ty)(node, text)
+    except _Syn as s:
+        raise WaveSyntaxError(f"{prefix}{s.msg} {_where(text, s.pos)}", text, s.pos) from None
+    except _Bad as b:
+        raise _to_value_error(b, label, path, text) from None
+
+
+def wave_parse(ty: WitType, text: str) -> Any:
+    """Parse WAVE text as a value of ``ty`` and return the native value.
+
+    Raises :class:`WaveSyntaxError` (``.position`` set, message with the column) for text that
+    is not WAVE, and :class:`ValueTypeError` (``.path`` such as ``.price-cents`` or ``[2]``)
+    for a value that does not fit the type.
+    """
+    return _parse_one(ty, text, "value", "", "")
+
+
+def wave_parse_params(params: Sequence[tuple[str, WitType]], texts: Sequence[str]) -> list[Any]:
+    """Parse one WAVE text per parameter (golem-cli style) into native values.
+
+    Trailing ``option`` parameters may be left out and become ``None`` (as in WAVE function
+    calls). Errors name the parameter: ``param `by`: ...``.
+    """
+    if len(texts) > len(params):
+        raise ValueTypeError(
+            f"more arguments than parameters: expected at most {len(params)}, got {len(texts)}",
+            path="params",
+        )
+    out = []
+    for (name, ty), text in zip(params, texts):
+        label = f"param `{name}`"
+        out.append(_parse_one(ty, text, label, label, label + ": "))
+    for name, ty in params[len(texts) :]:
+        if not isinstance(ty, OptionType):
+            raise ValueTypeError(
+                f"param `{name}`: missing argument (expected {ty.wit()})",
+                path=f"param `{name}`",
+                expected=ty.wit(),
+            )
+        out.append(None)
+    return out
