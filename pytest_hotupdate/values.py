@@ -533,8 +533,16 @@ class _Syn(Exception):
         self.pos = pos
 
 
+def _show_int(v: int) -> str:
+    if v.bit_length() <= 128:
+        return str(int(v))
+    return f"{'-' if v < 0 else ''}<{v.bit_length()}-bit integer>"
+
+
 def _show(v: Any) -> str:
-    if isinstance(v, str):
+    if isinstance(v, int) and not isinstance(v, bool):
+        s = _show_int(v)
+    elif isinstance(v, str):
         s = '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     else:
         try:
@@ -691,7 +699,7 @@ def _make_int_lower(kind: str) -> Callable[[Any], Any]:
         if isinstance(v, int) and not isinstance(v, bool):
             if lo <= v <= hi:
                 return int(v)
-            raise _Bad(kind, f"expected {ranged}, got {int(v)}")
+            raise _Bad(kind, f"expected {ranged}, got {_show_int(v)}")
         raise _Bad(kind, f"expected {kind}, got {_got(v)}")
 
     def low(v: Any) -> Any:
@@ -750,7 +758,8 @@ def _lower_bytes(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         for i, x in enumerate(v):
             if type(x) is not int or not 0 <= x <= 255:
-                b = _Bad("u8", f"expected u8 (0..255), got {_got(x) if type(x) is not int else x}")
+                got = _got(x) if type(x) is not int else _show_int(x)
+                b = _Bad("u8", f"expected u8 (0..255), got {got}")
                 b.segs.append(f"[{i}]")
                 raise b
         return bytes(v)
@@ -1197,7 +1206,7 @@ def values_equal(ty: WitType, a: Any, b: Any) -> bool:
     """
     try:
         return _eq(ty, a, b)
-    except (TypeError, AttributeError, ValueError):
+    except (TypeError, AttributeError, ValueError, ArithmeticError):
         return False
 
 
@@ -1412,18 +1421,28 @@ def _parse_f32(text: str) -> float:
     m = _NUMBER_PARTS.match(text)
     if m is None:  # pragma: no cover - the lexer guarantees the shape
         raise ValueError(text)
-    neg = m.group(1) == "-"
+    sign = -1.0 if m.group(1) == "-" else 1.0
     frac = m.group(3) or ""
-    n = int(m.group(2) + frac)
-    e10 = int(m.group(4) or "0") - len(frac)
-    sign = -1.0 if neg else 1.0
-    if n == 0:
+    digits = (m.group(2) + frac).lstrip("0")
+    if not digits:
         return math.copysign(0.0, sign)
-    mag = e10 + len(str(n))  # 10**(mag-1) <= value < 10**mag
+    exp_text = m.group(4) or "0"
+    exp_digits = exp_text.lstrip("+-").lstrip("0")
+    if len(exp_digits) > 9:  # |exponent| >= 10**9: certainly out of f32 range
+        return sign * math.inf if exp_text[0] != "-" else math.copysign(0.0, sign)
+    e10 = int(("-" if exp_text[0] == "-" else "") + (exp_digits or "0")) - len(frac)
+    mag = e10 + len(digits)  # 10**(mag-1) <= value < 10**mag
     if mag >= 40:
         return sign * math.inf
     if mag <= -46:
         return math.copysign(0.0, sign)
+    if len(digits) > 200:
+        # Every f32 rounding boundary has fewer than 200 significant digits, so the tail only
+        # matters through a sticky nonzero digit.
+        sticky = "1" if digits[200:].strip("0") else ""
+        e10 += len(digits) - 200 - len(sticky)
+        digits = digits[:200] + sticky
+    n = int(digits)
     if e10 >= 0:
         num, den = n * 10**e10, 1
     else:
@@ -2061,6 +2080,10 @@ def _decode_string(node: _Node, text: str) -> str:
     if inner.startswith("\r"):
         inner = inner[1:]
         pos += 1
+    if not inner.isascii():
+        m = _SURROGATE.search(inner)
+        if m is not None:
+            raise _Syn(f"invalid character U+{ord(m.group()):04X}", pos + m.start())
     lines = inner.split("\n")
     indent = lines.pop()
     if indent.strip(" "):
@@ -2130,7 +2153,7 @@ def _make_int_conv(kind: str) -> _Conv:
         if node.kind != "num":
             raise _type_mismatch(ty, node, text)
         t = text[node.start : node.end]
-        if _INT_TEXT.match(t) is None or (unsigned and t[0] == "-"):
+        if len(t) > 21 or _INT_TEXT.match(t) is None or (unsigned and t[0] == "-"):
             raise _type_mismatch(ty, node, text, ranged)
         v = int(t)
         if not lo <= v <= hi:
@@ -2315,7 +2338,7 @@ def _converter(ty: WitType) -> _Conv:
             if node.kind == "vpayload" and node.label == "handle":
                 p = node.children[0]
                 t = text[p.start : p.end]
-                if p.kind == "num" and _INT_TEXT.match(t) and t[0] != "-":
+                if p.kind == "num" and len(t) <= 20 and _INT_TEXT.match(t) and t[0] != "-":
                     return Handle(int(t))
             raise _type_mismatch(ty, node, text, f"{w} written handle(N)")
 

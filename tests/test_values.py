@@ -126,6 +126,18 @@ def test_integer_ranges(kind: str) -> None:
         assert info.value.expected == kind
 
 
+def test_huge_integers_are_reported_briefly() -> None:
+    with pytest.raises(ValueTypeError, match=r"got <16610-bit integer>$"):
+        lowerer(Prim("u8"))(10**5000)
+
+
+def test_from_valtype_unsupported() -> None:
+    with pytest.raises(ValueTypeError, match="unsupported WIT type error-context"):
+        from_valtype(wc.ErrorContext())
+    with pytest.raises(ValueTypeError, match="unsupported WIT type object"):
+        from_valtype(object())
+
+
 def test_u64_message_from_the_brief() -> None:
     with pytest.raises(ValueTypeError, match=r"^param `by`: expected u64 \(0\.\.18446744073709551615\), got -1$"):
         lowerer(Prim("u64"), "by")(-1)

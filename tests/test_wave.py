@@ -225,6 +225,12 @@ LEXICAL: list[tuple[str, str, Any]] = [
     ("f32", "1e99999999999", "inf"),
     ("f64", "1e99999999999", "inf"),
     ("f64", "-1e-99999999999", "-0"),
+    ("f32", "1e" + "0" * 5000 + "1", "10"),
+    ("f64", "1e" + "0" * 5000 + "1", "10"),
+    ("f32", "1.000000059604644775390625" + "0" * 5000 + "1", "1.0000001"),
+    ("f32", "1.000000059604644775390625" + "0" * 5000, "1"),
+    ("u64", "1" * 5000, TYP),
+    ("s8", "-" + "1" * 5000, TYP),
     # keywords and labels
     ("enum { some-thing, none-x, true-false }", "some-thing", "some-thing"),
     ("enum { some-thing, none-x, true-false }", "none-x", "none-x"),
@@ -287,6 +293,9 @@ LEXICAL: list[tuple[str, str, Any]] = [
     ("string", '"""\n  a\n  ', SYN),
     ("string", '"""\n  \\u{41}\n"""', '"  A"'),
     ("list<string>", '["""\n  a\n  """, "b"]', '["a", "b"]'),
+    ("string", '"""\n  a\ud800\n  """', SYN),
+    ("string", '"a\ud800"', SYN),
+    ("char", "'\udc00'", SYN),
 ]
 
 
