@@ -183,9 +183,10 @@ class HostFunctions:
 
     Keys accept ``"golem:dice/oracle.{ask}"`` (or with a version). Each function receives the
     call's arguments as native values and returns a native value; its result is recorded.
+    Hashable (functions compare by identity), so linkers can be cached per set of functions.
     """
 
-    functions: Mapping[str, HostFunction] = field(default_factory=dict)
+    functions: tuple[tuple[str, HostFunction], ...] = ()
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, HostFunction] | None) -> HostFunctions:
@@ -194,10 +195,14 @@ class HostFunctions:
             if not callable(fn):
                 raise TypeError(f"host function `{key}` is not callable")
             normalised[_normalise_key(key)] = fn
-        return cls(normalised)
+        return cls(tuple(sorted(normalised.items(), key=lambda item: item[0])))
 
     def get(self, interface: str | None, function: str) -> HostFunction | None:
-        return self.functions.get(durable_name(interface, function))
+        wanted = durable_name(interface, function)
+        for key, fn in self.functions:
+            if key == wanted:
+                return fn
+        return None
 
 
 def _normalise_key(key: str) -> str:
