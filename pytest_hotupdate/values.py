@@ -776,7 +776,10 @@ _PRIM_LOWER: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callable[[Any], Any]:
+def _build_lower(
+    ty: WitType, resolve: Callable[[Handle], Any] | None, checks: bool = True
+) -> Callable[[Any], Any]:
+    """The lowering closure; ``checks`` adds the wasmtime-py case-matching check."""
     wc = _wc()
     w = ty.wit()
     if isinstance(ty, Prim):
@@ -785,7 +788,7 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
     if isinstance(ty, ListType):
         if ty.element == _U8:
             return _lower_bytes
-        el = _build_lower(ty.element, resolve)
+        el = _build_lower(ty.element, resolve, checks)
 
         def low_list(v: Any) -> Any:
             if type(v) is not list and not isinstance(v, (list, tuple)):
@@ -803,7 +806,7 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
         return low_list
 
     if isinstance(ty, TupleType):
-        els = [_build_lower(t, resolve) for t in ty.elements]
+        els = [_build_lower(t, resolve, checks) for t in ty.elements]
         n = len(els)
 
         def low_tuple(v: Any) -> Any:
@@ -824,7 +827,8 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
 
     if isinstance(ty, RecordType):
         fields = [
-            (name, _build_lower(t, resolve), isinstance(t, OptionType)) for name, t in ty.fields
+            (name, _build_lower(t, resolve, checks), isinstance(t, OptionType))
+            for name, t in ty.fields
         ]
         names = frozenset(name for name, _ in ty.fields)
         Record = wc.Record
@@ -900,7 +904,7 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
     # Variant-like types.
     tagged = _wt_tagged(ty)
     WtVariant = wc.Variant
-    stealers = [] if tagged else _stealers(ty)
+    stealers = [] if tagged or not checks else _stealers(ty)
 
     def check_steal(idx: int, name: str, p: Any) -> None:
         for other, classes in stealers[idx]:
@@ -912,7 +916,7 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
                 )
 
     if isinstance(ty, OptionType):
-        payload = _build_lower(ty.payload, resolve)
+        payload = _build_lower(ty.payload, resolve, checks)
         nested = isinstance(ty.payload, OptionType)
 
         def low_option(v: Any) -> Any:
@@ -930,8 +934,8 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
         return low_option
 
     if isinstance(ty, ResultType):
-        ok_low = None if ty.ok is None else _build_lower(ty.ok, resolve)
-        err_low = None if ty.err is None else _build_lower(ty.err, resolve)
+        ok_low = None if ty.ok is None else _build_lower(ty.ok, resolve, checks)
+        err_low = None if ty.err is None else _build_lower(ty.err, resolve, checks)
         err_steals = bool(stealers and stealers[1])
 
         def low_result(v: Any) -> Any:
@@ -962,7 +966,7 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
     assert isinstance(ty, VariantType)
     case_map: dict[str, tuple[int, Callable[[Any], Any] | None]] = {}
     for idx, (name, t) in enumerate(ty.cases):
-        case_map[name] = (idx, None if t is None else _build_lower(t, resolve))
+        case_map[name] = (idx, None if t is None else _build_lower(t, resolve, checks))
 
     def low_variant(v: Any) -> Any:
         if type(v) is not Variant:
@@ -982,7 +986,7 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
             raise
         if tagged:
             return WtVariant(v.case, p)
-        if stealers[idx]:
+        if stealers and stealers[idx]:
             check_steal(idx, v.case, p)
         return p
 
@@ -991,9 +995,9 @@ def _build_lower(ty: WitType, resolve: Callable[[Handle], Any] | None) -> Callab
 
 @functools.lru_cache(maxsize=2048)
 def _cached_lowerer(
-    ty: WitType, label: str, resolve: Callable[[Handle], Any] | None
+    ty: WitType, label: str, resolve: Callable[[Handle], Any] | None, checks: bool = True
 ) -> Callable[[Any], Any]:
-    inner = _build_lower(ty, resolve)
+    inner = _build_lower(ty, resolve, checks)
 
     def lower(value: Any) -> Any:
         try:
@@ -1033,14 +1037,13 @@ def lowerer(
 def validate(ty: WitType, value: Any, name: str = "", *, label: str | None = None) -> None:
     """Raise :class:`ValueTypeError` unless ``value`` is a valid native value of ``ty``.
 
-    Handles are only checked to be :class:`Handle` values (no handle table is consulted).
+    Handles are only checked to be :class:`Handle` values (no handle table is consulted), and
+    the wasmtime-py limitation on some untagged variant values (see :func:`lowerer`) is not
+    checked: those values are valid, wasmtime-py just cannot pass them.
     """
     root = _root_label(name, label)
-    if _contains_handle(ty):
-        check: Callable[[Any], Any] = _cached_lowerer(ty, root, _accept_handle)
-    else:
-        check = _cached_lowerer(ty, root, None)
-    check(value)
+    resolve = _accept_handle if _contains_handle(ty) else None
+    _cached_lowerer(ty, root, resolve, False)(value)
 
 
 def _accept_handle(h: Handle) -> Any:

@@ -139,7 +139,8 @@ def test_from_valtype_unsupported() -> None:
 
 
 def test_u64_message_from_the_brief() -> None:
-    with pytest.raises(ValueTypeError, match=r"^param `by`: expected u64 \(0\.\.18446744073709551615\), got -1$"):
+    expected = r"^param `by`: expected u64 \(0\.\.18446744073709551615\), got -1$"
+    with pytest.raises(ValueTypeError, match=expected):
         lowerer(Prim("u64"), "by")(-1)
 
 
@@ -307,6 +308,9 @@ def test_values_wasmtime_py_cannot_pass_are_rejected() -> None:
     assert res(Ok(None)) is None and res(Ok(3)) == 3
     with pytest.raises(ValueTypeError, match="read as case `ok`"):
         res(Err("x"))
+    # the value itself is valid: validate() accepts it
+    validate(ResultType(OptionType(Prim("u8")), Prim("string")), Err("x"))
+    validate(VariantType((("a", Prim("u32")), ("b", Prim("bool")))), Variant("b", True))
 
 
 def test_handles() -> None:
@@ -375,7 +379,8 @@ def test_values_equal() -> None:
     assert values_equal(FlagsType(("a", "b")), {"a"}, frozenset(["a"]))
     assert not values_equal(ResultType(Prim("u8")), Ok(1), Err(None))
     assert not values_equal(Prim("u8"), True, 1)
-    assert values_equal(VariantType((("x", Prim("f64")),)), Variant("x", math.nan), Variant("x", math.nan))
+    var = VariantType((("x", Prim("f64")),))
+    assert values_equal(var, Variant("x", math.nan), Variant("x", math.nan))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,7 +443,9 @@ def component_types(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not Path(tool).exists():
         pytest.skip("wasm-tools not installed")
     d = tmp_path_factory.mktemp("component")
-    funcs = "\n".join(f"  export {n}: func(x: {w}) -> {w};" for n, (w, _) in ROUND_TRIP_TYPES.items())
+    funcs = "\n".join(
+        f"  export {n}: func(x: {w}) -> {w};" for n, (w, _) in ROUND_TRIP_TYPES.items()
+    )
     (d / "w.wit").write_text(WORLD % funcs)
     subprocess.run(
         [tool, "component", "embed", "--dummy", str(d / "w.wit"), "-o", str(d / "e.wasm")],
