@@ -302,10 +302,14 @@ class ComponentCache:
         return component
 
     def _try_deserialize(self, path: Path) -> Component | None:
-        if not path.is_file():
+        # Read into memory rather than deserialize_file: that one maps the file, and a cache
+        # entry truncated by another process while mapped would kill the interpreter (SIGBUS).
+        try:
+            data = path.read_bytes()
+        except OSError:
             return None
         try:
-            return Component.deserialize_file(self.engine, str(path))
+            return Component.deserialize(self.engine, data)
         except wasmtime.WasmtimeError:
             return None  # stale or foreign entry: compile again and overwrite it
 

@@ -23,6 +23,7 @@ import pytest
 from wasmtime import Engine, Store, WasiConfig
 from wasmtime.component import Component, Linker, Record, ResourceAny, Variant
 
+from pytest_hotupdate.worker import Runtime
 from sample_components.build import build
 
 pytestmark = pytest.mark.slow
@@ -59,21 +60,19 @@ def plain(value: Any) -> Any:
 class Samples:
     """Builds all samples on first use (two at a time), compiles each one on first use."""
 
-    def __init__(self, cache: Path) -> None:
-        self.cache = cache
-        self.engine = Engine()
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.engine = runtime.engine
         self.paths: dict[tuple[str, str], Path] = {}
         self.components: dict[tuple[str, str], Component] = {}
 
     def component(self, sample: str, rev: str) -> Component:
         if not self.paths:
             with ThreadPoolExecutor(max_workers=2) as pool:
-                built = pool.map(lambda p: build(*p, cache_dir=self.cache), SAMPLES)
+                built = pool.map(lambda p: build(*p), SAMPLES)
                 self.paths = dict(zip(SAMPLES, built))
         if (sample, rev) not in self.components:
-            self.components[sample, rev] = Component.from_file(
-                self.engine, str(self.paths[sample, rev])
-            )
+            self.components[sample, rev] = self.runtime.load(self.paths[sample, rev]).component
         return self.components[sample, rev]
 
     def instance(self, sample: str, rev: str) -> Worker:
@@ -88,6 +87,7 @@ class Worker:
         linker.add_wasip2()
         self.store = Store(engine)
         self.store.set_wasi(WasiConfig())
+        self.store.set_epoch_deadline(1 << 62)  # the session engine has epoch interruption on
         self.instance = linker.instantiate(self.store, component)
 
     def has(self, iface: str) -> bool:
@@ -110,8 +110,8 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
-def py_samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
-    return Samples(tmp_path_factory.mktemp("python-samples"))
+def py_samples(runtime: Runtime) -> Samples:
+    return Samples(runtime)
 
 
 def item_v1(sku: str, price: int, qty: int, name: str | None = None) -> Record:
