@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench [--quick] [--repeat N] [--check]`` (see :mod:`bench.run`)."""
