@@ -9,8 +9,10 @@ compiled-component cache, the linkers and the epoch ticker that enforces deadlin
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
-from wasmtime.component import Instance, Linker, ResourceAny
+from wasmtime import _ffi as ffi
+from wasmtime.component import Func, Instance, Linker, ResourceAny
+from wasmtime.component._enter import maybe_raise_last_exn
 
 from . import host
 from .component import ComponentCache, EngineConfig, FunctionInfo, LoadedComponent, make_engine
@@ -67,35 +71,80 @@ class WorkerLimits:
 
 
 class _EpochTicker:
-    """Advances an engine's epoch every TICK_SECONDS while any invocation is running."""
+    """Advances an engine's epoch every TICK_SECONDS, so that deadlines can fire.
+
+    One daemon thread per engine, started with the first worker. It holds the engine only
+    weakly and ends when the engine is gone. Always ticking costs a wake-up every few
+    milliseconds, far less than bookkeeping on every call would.
+    """
 
     def __init__(self, engine: wasmtime.Engine) -> None:
-        self._engine = engine
-        self._active = 0
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._engine = weakref.ref(engine)
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-    def __enter__(self) -> None:
+    def start(self) -> None:
         with self._lock:
-            self._active += 1
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="hotupdate-epoch", daemon=True)
+                self._thread = threading.Thread(
+                    target=_tick_forever, args=(self._engine,), name="hotupdate-epoch", daemon=True
+                )
                 self._thread.start()
-            self._wake.set()
 
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._active -= 1
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            time.sleep(TICK_SECONDS)
-            self._engine.increment_epoch()
-            with self._lock:
-                if self._active == 0:
-                    self._wake.clear()
+def _tick_forever(engine_ref: weakref.ref[wasmtime.Engine]) -> None:
+    while True:
+        time.sleep(TICK_SECONDS)
+        engine = engine_ref()
+        if engine is None:
+            return
+        engine.increment_epoch()
+        del engine
+
+
+class _DirectFunc:
+    """Calls a component function with its types looked up once, not on every call.
+
+    wasmtime-py's ``Func.__call__`` asks the C API for the function's type (and builds Python
+    type objects) on every call; this does the same conversion and call with those cached.
+    """
+
+    __slots__ = ("_func", "_param_types", "_result_type")
+
+    def __init__(self, func: Func, store: wasmtime.Store) -> None:
+        func_type = func.type(store)
+        self._func = func._func
+        self._param_types = tuple(ty for _, ty in func_type.params)
+        self._result_type = func_type.result
+
+    def __call__(self, store: wasmtime.Store, params: list[Any]) -> Any:
+        count = len(params)
+        param_capi = (ffi.wasmtime_component_val_t * count)()
+        converted = 0
+        try:
+            for ty, value in zip(self._param_types, params):
+                ty.convert_to_c(store, value, ctypes.pointer(param_capi[converted]))
+                converted += 1
+            result_type = self._result_type
+            result_space = ffi.wasmtime_component_val_t() if result_type is not None else None
+            error = ffi.wasmtime_component_func_call(
+                ctypes.byref(self._func),
+                store._context(),
+                param_capi,
+                converted,
+                ctypes.byref(result_space) if result_space is not None else None,
+                1 if result_space is not None else 0,
+            )
+            if error:
+                raised = wasmtime.WasmtimeError._from_ptr(error)
+                maybe_raise_last_exn()
+                raise raised
+            if result_space is None:
+                return None
+            return result_type.convert_from_c(result_space)
+        finally:
+            for index in range(converted):
+                ffi.wasmtime_component_val_delete(ctypes.byref(param_capi[index]))
 
 
 class Runtime:
@@ -150,14 +199,12 @@ class InvocationRecord:
         params: WAVE text of each argument.
         result: WAVE text of the result (``None`` when the function has none or it failed).
         error: the error message when it failed.
-        seconds: wall-clock duration.
     """
 
     function: str
     params: tuple[str, ...]
     result: str | None
     error: str | None
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -306,8 +353,6 @@ class Worker:
         self.grants = grants
         self.limits = limits
         self.oplog = Oplog(OplogHeader(component_name, revision, name))
-        #: Every invocation made through this worker, in order (failed ones included).
-        self.invocations: list[InvocationRecord] = []
         self.status = "idle"
         self._stdout = bytearray()
         self._stderr = bytearray()
@@ -316,6 +361,8 @@ class Worker:
         self._plans: dict[str, _CallPlan] = {}
         self._handles: dict[int, ResourceAny] = {}
         self._linker = runtime.linker(component, host_functions, grants)
+        self._deadline_ticks = runtime.deadline_ticks(limits.deadline_seconds)
+        runtime.ticker.start()
         self._store: wasmtime.Store
         self._instance: Instance
         self._funcs: dict[str, Any] = {}
@@ -332,12 +379,36 @@ class Worker:
                 keeps its earlier state).
         """
         with self._lock:
-            plan = self._plan(function)
-            lowered = self._lower_args(plan, args)
+            plan = self._plans.get(function) or self._plan(function)
+            if len(args) != len(plan.lowers):
+                _check_arity(plan, args)
+            try:
+                lowered = [lower(value) for lower, value in zip(plan.lowers, args)]
+            except ValueTypeError as error:
+                raise InvocationError(
+                    f"{plan.info.golem_name}: {error}", plan.info.golem_name, "bad-arguments"
+                ) from None
             params_text = tuple(
                 wave_encode(ty, value) for ty, value in zip(plan.param_types, args)
             )
-            return self._invoke_live(plan, args, lowered, params_text)
+            oplog = self.oplog
+            oplog.append(Invocation(plan.info.golem_name, params_text, (plan.param_types, args)))
+            self.status = "running"
+            try:
+                value = self._call(plan, lowered)
+            except InvocationError as error:
+                oplog.append(Failed(str(error), error.kind))
+                self._recover()
+                raise
+            finally:
+                if self.status == "running":
+                    self.status = "idle"
+            result_type = plan.info.result
+            if result_type is None:
+                oplog.append(Completed(None))
+            else:
+                oplog.append(Completed(wave_encode(result_type, value), (result_type, value)))
+            return value
 
     def invoke_wave(self, function: str, *args: str) -> str | None:
         """Like :meth:`invoke` with WAVE text in and out (one WAVE string per parameter)."""
@@ -357,6 +428,22 @@ class Worker:
         """Drop the Store and rebuild the worker by replaying its oplog (as after a crash)."""
         with self._lock:
             self._recover()
+
+    @property
+    def invocations(self) -> list[InvocationRecord]:
+        """Every invocation in the oplog, in order (failed ones included), read back from it."""
+        records = []
+        for group in group_invocations(self.oplog.entries):
+            if group.invocation is None:
+                continue
+            outcome = group.outcome
+            records.append(InvocationRecord(
+                function=group.invocation.function,
+                params=group.invocation.params,
+                result=outcome.result if isinstance(outcome, Completed) else None,
+                error=outcome.error if isinstance(outcome, Failed) else None,
+            ))
+        return records
 
     @property
     def stdout(self) -> str:
@@ -408,63 +495,30 @@ class Worker:
             self._plans[function] = plan
         return plan
 
-    def _lower_args(self, plan: _CallPlan, args: tuple[Any, ...]) -> list[Any]:
-        _check_arity(plan, args)
-        try:
-            return [lower(value) for lower, value in zip(plan.lowers, args)]
-        except ValueTypeError as error:
-            raise InvocationError(
-                f"{plan.info.golem_name}: {error}", plan.info.golem_name, "bad-arguments"
-            ) from None
+    def _call(self, plan: _CallPlan, lowered: list[Any]) -> Any:
+        """Enter the guest once; translate every failure into an :class:`InvocationError`.
 
-    def _invoke_live(
-        self, plan: _CallPlan, args: tuple[Any, ...], lowered: list[Any], params_text: tuple[str, ...]
-    ) -> Any:
-        name = plan.info.golem_name
-        self.oplog.append(Invocation(name, params_text, native=(plan.param_types, args)))
-        started = time.perf_counter()
-        self.status = "running"
-        try:
-            value = self._call(plan, lowered, self.limits.deadline_seconds)
-        except InvocationError as error:
-            self.oplog.append(Failed(str(error), error.kind))
-            self.invocations.append(
-                InvocationRecord(name, params_text, None, str(error), time.perf_counter() - started)
-            )
-            self._recover()
-            raise
-        finally:
-            if self.status == "running":
-                self.status = "idle"
-        result_text = wave_encode(plan.info.result, value) if plan.info.result else None
-        self.oplog.append(Completed(result_text, native=(plan.info.result, value)))
-        self.invocations.append(
-            InvocationRecord(name, params_text, result_text, None, time.perf_counter() - started)
-        )
-        return value
-
-    def _call(self, plan: _CallPlan, lowered: list[Any], deadline_seconds: float) -> Any:
-        """Enter the guest once; translate every failure into an :class:`InvocationError`."""
-        func = self._func(plan.info)
+        The deadline is set before each call only: between calls no guest code runs, and a
+        new Store (instantiation) starts without one.
+        """
+        func = self._funcs.get(plan.info.golem_name) or self._func(plan.info)
         recorder = self._recorder
         recorder.host_error = None
-        previous = host.CURRENT.context
-        host.CURRENT.context = recorder
-        self._store.set_epoch_deadline(self.runtime.deadline_ticks(deadline_seconds))
+        current = host.CURRENT
+        previous = current.context
+        current.context = recorder
+        store = self._store
+        store.set_epoch_deadline(self._deadline_ticks)
         try:
-            with self.runtime.ticker:
-                raw = func(self._store, *lowered)
-        except wasmtime.WasmtimeError as error:
-            raise self._classify_failure(plan.info.golem_name, error, deadline_seconds) from None
-        except Exception as error:  # wasmtime re-raises a host function's exception
-            raise self._classify_failure(plan.info.golem_name, error, deadline_seconds) from None
+            raw = func(store, lowered)
+        except Exception as error:  # a trap, or a host function's exception re-raised
+            raise self._classify_failure(plan.info.golem_name, error) from None
         finally:
-            host.CURRENT.context = previous
-            self._store.set_epoch_deadline(_NO_DEADLINE_TICKS)
+            current.context = previous
         return plan.lift(raw) if plan.lift is not None else None
 
     def _classify_failure(
-        self, function: str, error: BaseException, deadline_seconds: float
+        self, function: str, error: BaseException
     ) -> InvocationError | ReplayDivergence:
         host_error = self._recorder.host_error
         self._recorder.host_error = None
@@ -479,7 +533,8 @@ class Worker:
         message = _trap_message(error)
         if "interrupt" in message:
             return InvocationError(
-                f"{function}: exceeded its deadline of {deadline_seconds:g} s and was stopped",
+                f"{function}: exceeded its deadline of {self.limits.deadline_seconds:g} s "
+                "and was stopped",
                 function,
                 "deadline",
             )
@@ -508,13 +563,14 @@ class Worker:
             store, instance = self._store, self._instance
             parent = instance.get_export_index(store, info.interface) if info.interface else None
             index = instance.get_export_index(store, info.export_name, parent)
-            func = instance.get_func(store, index) if index is not None else None
-            if func is None:
+            found = instance.get_func(store, index) if index is not None else None
+            if found is None:
                 raise InvocationError(
                     f"{self.component.name} has no function {info.golem_name}",
                     info.golem_name,
                     "not-found",
                 )
+            func = _DirectFunc(found, store)
             self._funcs[info.golem_name] = func
         return func
 
@@ -615,7 +671,7 @@ class Worker:
         args = _replay_args(plan, invocation, index)
         try:
             lowered = [lower(value) for lower, value in zip(plan.lowers, args)]
-            value = self._call(plan, lowered, self.limits.deadline_seconds)
+            value = self._call(plan, lowered)
         except ReplayDivergence as error:
             raise _divergence(index, invocation, str(error), error.expected, error.got) from None
         except InvocationError as error:
