@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import wasmtime
+from wasmtime import _ffi as ffi
 from wasmtime.component import Linker
 
 from .component import ImportedFunction, LoadedComponent
-from .errors import ComponentLoadError
-from .values import WitType, lifter, lowerer
+from .errors import ComponentLoadError, HotUpdateError
+from .values import Err, Variant, WitType, lifter, lowerer
 
 #: The version under which ``Linker.add_wasip2`` registers WASI in wasmtime 50.
 WASI_LINKED_VERSION = "0.2.12"
@@ -215,7 +216,7 @@ def _normalise_key(key: str) -> str:
     return durable_name(iface, name)
 
 
-def _provided_by_wasi(interface: str | None, http: bool) -> bool:
+def _provided_by_wasi(interface: str | None) -> bool:
     name = interface or ""
     return name.startswith(WASI_P2_PACKAGES) or name.startswith(WASI_HTTP_PACKAGES)
 
@@ -226,7 +227,7 @@ def unprovided_imports(
     """Imports that neither WASI nor a user host function covers."""
     missing = []
     for (interface, name), imported in component.imports.items():
-        if _provided_by_wasi(interface, http=True):
+        if _provided_by_wasi(interface):
             continue
         if host_functions.get(interface, name) is None:
             missing.append(imported)
@@ -278,9 +279,14 @@ def build_linker(
     linker = Linker(engine)
     linker.allow_shadowing = True
     linker.add_wasip2()
-    if any(unversioned(i).startswith(WASI_HTTP_PACKAGES) for i, _ in component.imports):
-        linker.add_wasi_http()
     by_instance: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
+    if imports_http(component):
+        linker.add_wasi_http()
+        if not grants.http:
+            handle = _outgoing_handle(component)
+            if handle is not None:
+                target = f"wasi:http/outgoing-handler@{WASI_LINKED_VERSION}"
+                by_instance[target] = [("handle", _deny_http(handle))]
     for (interface, name), imported in component.imports.items():
         base = unversioned(interface)
         wasi_live = DURABLE_WASI.get((base, name))
@@ -310,6 +316,30 @@ def build_linker(
     return linker
 
 
+def imports_http(component: LoadedComponent) -> bool:
+    """Whether the component imports any ``wasi:http`` interface."""
+    return any(unversioned(i).startswith(WASI_HTTP_PACKAGES) for i, _ in component.imports)
+
+
+def _outgoing_handle(component: LoadedComponent) -> ImportedFunction | None:
+    for (interface, name), imported in component.imports.items():
+        if unversioned(interface) == "wasi:http/outgoing-handler" and name == "handle":
+            return imported
+    return None
+
+
+def _deny_http(handle: ImportedFunction) -> Callable[..., Any]:
+    """``outgoing-handler.handle`` for a worker without the HTTP grant: every request is
+    refused with the ``HTTP-request-denied`` error code, and nothing leaves the process."""
+    assert handle.result is not None
+    denied = lowerer(handle.result, "result")(Err(Variant("HTTP-request-denied")))
+
+    def deny(_store: Any, *_request: Any) -> Any:
+        return denied
+
+    return deny
+
+
 def _bind_grants(live: Callable[..., Any], grants: SandboxGrants) -> Callable[..., Any]:
     def bound(*args: Any) -> Any:
         return live(grants, *args)
@@ -327,7 +357,16 @@ def make_wasi_config(
     if grants.args:
         config.argv = list(grants.args)
     for host_path, guest_path, writable in grants.dirs:
-        config.preopen_dir(host_path, guest_path, writable)
+        try:
+            config.preopen_dir(host_path, guest_path, writable)
+        except wasmtime.WasmtimeError:
+            raise HotUpdateError(
+                f"cannot grant directory {host_path} (as {guest_path}): not a readable directory"
+            ) from None
+    if grants.network:
+        # wasmtime-py has no method for these two settings; the C API has.
+        ffi.wasi_config_inherit_network(config.ptr())
+        ffi.wasi_config_allow_ip_name_lookup(config.ptr(), True)
     config.stdout_custom = stdout
     config.stderr_custom = stderr
     return config

@@ -593,8 +593,7 @@ class Worker:
         store = wasmtime.Store(self.runtime.engine)
         store.set_wasi(host.make_wasi_config(self.grants, self._capture_stdout,
                                              self._capture_stderr))
-        if any(host.unversioned(i).startswith(host.WASI_HTTP_PACKAGES)
-               for i, _ in self.component.imports):
+        if host.imports_http(self.component):
             store.set_wasi_http()
         store.set_limits(memory_size=self.limits.memory_bytes)
         store.set_epoch_deadline(_NO_DEADLINE_TICKS)
