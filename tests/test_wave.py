@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_hotupdate.errors import ValueTypeError, WaveSyntaxError
+from pytest_hotupdate.strategies import values
 from pytest_hotupdate.values import (
     PRIM_KINDS,
     EnumType,
@@ -833,60 +834,7 @@ def _extend(children: st.SearchStrategy[WitType]) -> st.SearchStrategy[WitType]:
 
 wit_types = st.recursive(_leaves, _extend, max_leaves=6)
 
-_scalar = st.characters(blacklist_categories=("Cs",))
-
-
-def values_of(ty: WitType | None) -> st.SearchStrategy[Any]:
-    """A strategy for native values of a WIT type."""
-    if ty is None:
-        return st.none()
-    if isinstance(ty, Prim):
-        k = ty.kind
-        if k == "bool":
-            return st.booleans()
-        if k == "f32":
-            return st.integers(0, 2**32 - 1).map(lambda b: _from_bits("f32", b))
-        if k == "f64":
-            return st.one_of(
-                st.floats(), st.integers(0, 2**64 - 1).map(lambda b: _from_bits("f64", b))
-            )
-        if k == "char":
-            return _scalar
-        if k == "string":
-            return st.text(_scalar, max_size=8)
-        lo, hi = {"s8": (-128, 127), "s16": (-(2**15), 2**15 - 1), "s32": (-(2**31), 2**31 - 1),
-                  "s64": (-(2**63), 2**63 - 1), "u8": (0, 255), "u16": (0, 2**16 - 1),
-                  "u32": (0, 2**32 - 1), "u64": (0, 2**64 - 1)}[k]
-        return st.integers(lo, hi)
-    if isinstance(ty, ListType):
-        if ty.element == Prim("u8"):
-            return st.binary(max_size=4)
-        return st.lists(values_of(ty.element), max_size=3)
-    if isinstance(ty, TupleType):
-        return st.tuples(*(values_of(t) for t in ty.elements))
-    if isinstance(ty, RecordType):
-        return st.fixed_dictionaries({n: values_of(t) for n, t in ty.fields})
-    if isinstance(ty, VariantType):
-        return st.one_of(*(
-            st.just(Variant(n)) if t is None else values_of(t).map(lambda p, n=n: Variant(n, p))
-            for n, t in ty.cases
-        ))
-    if isinstance(ty, EnumType):
-        return st.sampled_from(ty.cases)
-    if isinstance(ty, FlagsType):
-        if not ty.names:
-            return st.just(frozenset())
-        return st.frozensets(st.sampled_from(ty.names))
-    if isinstance(ty, OptionType):
-        inner = values_of(ty.payload)
-        if isinstance(ty.payload, OptionType):
-            inner = inner.map(Some)
-        return st.one_of(st.none(), inner)
-    if isinstance(ty, ResultType):
-        return st.one_of(values_of(ty.ok).map(Ok), values_of(ty.err).map(Err))
-    if isinstance(ty, HandleType):
-        return st.integers(0, 2**32).map(Handle)
-    raise AssertionError(ty)
+values_of = values
 
 
 @settings(max_examples=200, deadline=None)
