@@ -46,7 +46,8 @@ import wasmtime  # noqa: E402
 import wasmtime.component as wc  # noqa: E402
 
 from pytest_hotupdate.registry import Registry  # noqa: E402
-from pytest_hotupdate.worker import Runtime, Worker  # noqa: E402
+from pytest_hotupdate.runtime import Runtime  # noqa: E402
+from pytest_hotupdate.worker import Worker  # noqa: E402
 from sample_components.build import build  # noqa: E402
 
 INCREMENT = "golem:counter/api.{increment}"
@@ -67,7 +68,7 @@ CHILD_TIMEOUT_S = 300
 _CHILD = """
 import json, sys, time
 from pathlib import Path
-from pytest_hotupdate.worker import Runtime
+from pytest_hotupdate.runtime import Runtime
 runtime = Runtime(cache_dir=Path(sys.argv[2]))
 started = time.perf_counter()
 runtime.load(sys.argv[1])

@@ -93,5 +93,10 @@ class RegistryError(HotUpdateError):
     """A registry lookup that cannot be answered (unknown component, revision or worker)."""
 
 
+class UpdateError(HotUpdateError):
+    """An update request refused at once (already at the target, the same update pending,
+    unknown mode). A *failed* update is not an error: it is an outcome."""
+
+
 class SampleBuildError(HotUpdateError):
     """A bundled sample component failed to build (tool missing or tool error)."""

@@ -101,7 +101,8 @@ class Log:
 
 @dataclass(frozen=True)
 class PendingUpdate:
-    """An update was requested; ``snapshot`` (hex) is set for a manual update once saved."""
+    """An update was requested; for a manual update, ``snapshot`` holds the saved state
+    (base64) and ``snapshot_mime_type`` its MIME type."""
 
     kind: ClassVar[str] = "pending-update"
     target_revision: int

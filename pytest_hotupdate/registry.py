@@ -15,7 +15,8 @@ from typing import Any
 from .component import LoadedComponent
 from .errors import RegistryError
 from .host import HostFunctions, SandboxGrants
-from .worker import Runtime, Worker, WorkerLimits
+from .runtime import Runtime
+from .worker import Worker, WorkerLimits
 
 
 class Registry:
@@ -110,6 +111,7 @@ class Registry:
                 host_functions=HostFunctions.from_mapping(host_functions),
                 grants=grants,
                 limits=limits or self.limits,
+                revisions=lambda r, name=component: self._lookup(name, r),
             )
         except BaseException:
             with self._lock:
@@ -130,6 +132,10 @@ class Registry:
     def workers(self) -> list[Worker]:
         """All workers created by this registry, in creation order."""
         return [w for w in self._workers.values() if w is not None]
+
+    def _lookup(self, name: str, revision: int) -> LoadedComponent | None:
+        revisions = self._revisions.get(name, [])
+        return revisions[revision] if 0 <= revision < len(revisions) else None
 
     def _component_revisions(self, name: str) -> list[LoadedComponent]:
         revisions = self._revisions.get(name)

@@ -1,60 +1,62 @@
 """Durable workers: invoke, record, recover by replay.
 
-A :class:`Worker` runs one component revision in its own wasmtime Store. Every invocation is
-recorded in its oplog with the durable host calls it made; after a trap, an exceeded limit or an
-explicit :meth:`Worker.restart`, the worker is rebuilt on a fresh Store by replaying the oplog,
-so its state is what it was before. A :class:`Runtime` holds what workers share: the engine, the
-compiled-component cache, the linkers and the epoch ticker that enforces deadlines.
+A :class:`Worker` runs one component revision in its own wasmtime Store (an *incarnation*).
+Every invocation is recorded in its oplog with the durable host calls it made; after a trap, an
+exceeded limit or an explicit :meth:`Worker.restart`, the worker is rebuilt on a fresh Store by
+replaying the oplog, so its state is what it was before.
+
+Recovery starts from the worker's *recovery point*: the start of the oplog on the revision the
+worker runs, or, after a successful manual (snapshot) update, ``load(snapshot)`` on the new
+revision followed by the entries after that update. Update entries themselves are never
+replayed; log entries never count.
+
+The update policies (automatic and manual updates, revert, swap) live in
+:mod:`pytest_hotupdate.update`; this module provides the mechanisms they use: building an
+incarnation of any revision, replaying into it (optionally continuing an interrupted invocation
+live), calling a function without recording it, and switching incarnations.
 """
 
 from __future__ import annotations
 
-import ctypes
+import base64
 import threading
-import time
-import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
-from wasmtime import _ffi as ffi
-from wasmtime.component import Func, Instance, Linker, ResourceAny
-from wasmtime.component._enter import maybe_raise_last_exn
+from wasmtime.component import Instance, Linker, ResourceAny
 
 from . import host
-from .component import ComponentCache, EngineConfig, FunctionInfo, LoadedComponent, make_engine
+from .component import FunctionInfo, LoadedComponent
 from .errors import HotUpdateError, InvocationError, ReplayDivergence, ValueTypeError
 from .host import HostFunctions, SandboxGrants
 from .oplog import (
     Completed,
     Entry,
     Failed,
+    FailedUpdate,
     HostCall,
     Invocation,
     Log,
     Oplog,
     OplogHeader,
+    PendingUpdate,
+    SuccessfulUpdate,
 )
-from .values import (
-    Handle,
-    WitType,
-    lifter,
-    lowerer,
-    values_equal,
-    wave_encode,
-    wave_parse,
-)
+from .runtime import INTERRUPT_MARKER, DirectFunc, Interrupter, Runtime
+from .snapshot import DEFAULT_MIME_TYPE, Snapshot, find_load, load_arguments, load_error
+from .values import Handle, WitType, lifter, lowerer, values_equal, wave_encode, wave_parse
 
-#: How often the epoch ticker advances the engine's epoch (deadline granularity).
-TICK_SECONDS = 0.005
+if TYPE_CHECKING:
+    from .update import UpdateOutcome, UpdateRecord
+
 #: Store memory limit and per-invocation deadline unless configured otherwise.
 DEFAULT_MEMORY_LIMIT = 512 << 20
 DEFAULT_DEADLINE_SECONDS = 30.0
-# A deadline far in the future, for code that runs outside invocations (instantiation).
-_NO_DEADLINE_TICKS = 1 << 62
 
 
 @dataclass(frozen=True)
@@ -70,134 +72,15 @@ class WorkerLimits:
     memory_bytes: int = DEFAULT_MEMORY_LIMIT
 
 
-class _EpochTicker:
-    """Advances an engine's epoch every TICK_SECONDS, so that deadlines can fire.
-
-    One daemon thread per engine, started with the first worker. It holds the engine only
-    weakly and ends when the engine is gone. Always ticking costs a wake-up every few
-    milliseconds, far less than bookkeeping on every call would.
-    """
-
-    def __init__(self, engine: wasmtime.Engine) -> None:
-        self._engine = weakref.ref(engine)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=_tick_forever, args=(self._engine,), name="hotupdate-epoch", daemon=True
-                )
-                self._thread.start()
-
-
-def _tick_forever(engine_ref: weakref.ref[wasmtime.Engine]) -> None:
-    while True:
-        time.sleep(TICK_SECONDS)
-        engine = engine_ref()
-        if engine is None:
-            return
-        engine.increment_epoch()
-        del engine
-
-
-class _DirectFunc:
-    """Calls a component function with its types looked up once, not on every call.
-
-    wasmtime-py's ``Func.__call__`` asks the C API for the function's type (and builds Python
-    type objects) on every call; this does the same conversion and call with those cached.
-    """
-
-    __slots__ = ("_func", "_param_types", "_result_type")
-
-    def __init__(self, func: Func, store: wasmtime.Store) -> None:
-        func_type = func.type(store)
-        self._func = func._func
-        self._param_types = tuple(ty for _, ty in func_type.params)
-        self._result_type = func_type.result
-
-    def __call__(self, store: wasmtime.Store, params: list[Any]) -> Any:
-        count = len(params)
-        param_capi = (ffi.wasmtime_component_val_t * count)()
-        converted = 0
-        try:
-            for ty, value in zip(self._param_types, params):
-                ty.convert_to_c(store, value, ctypes.pointer(param_capi[converted]))
-                converted += 1
-            result_type = self._result_type
-            result_space = ffi.wasmtime_component_val_t() if result_type is not None else None
-            error = ffi.wasmtime_component_func_call(
-                ctypes.byref(self._func),
-                store._context(),
-                param_capi,
-                converted,
-                ctypes.byref(result_space) if result_space is not None else None,
-                1 if result_space is not None else 0,
-            )
-            if error:
-                raised = wasmtime.WasmtimeError._from_ptr(error)
-                maybe_raise_last_exn()
-                raise raised
-            if result_space is None:
-                return None
-            return result_type.convert_from_c(result_space)
-        finally:
-            for index in range(converted):
-                ffi.wasmtime_component_val_delete(ctypes.byref(param_capi[index]))
-
-
-class Runtime:
-    """What all workers of a process (or test session) share.
-
-    Args:
-        engine_config: engine settings (part of the compile-cache key).
-        cache_dir: where compiled components are cached on disk (default: see
-            :func:`~pytest_hotupdate.component.default_cache_dir`).
-        use_disk_cache: set to False to compile every component afresh.
-    """
-
-    def __init__(
-        self,
-        engine_config: EngineConfig = EngineConfig(),
-        cache_dir: Path | None = None,
-        use_disk_cache: bool = True,
-    ) -> None:
-        self.engine_config = engine_config
-        self.engine = make_engine(engine_config)
-        self.components = ComponentCache(self.engine, engine_config, cache_dir, use_disk_cache)
-        self.ticker = _EpochTicker(self.engine)
-        self._linkers: dict[tuple[str, HostFunctions, SandboxGrants], Linker] = {}
-        self._lock = threading.Lock()
-
-    def load(self, source: str | Path | bytes, name: str | None = None) -> LoadedComponent:
-        """Load (and compile once) a component file or bytes."""
-        return self.components.load(source, name)
-
-    def linker(
-        self, component: LoadedComponent, host_functions: HostFunctions, grants: SandboxGrants
-    ) -> Linker:
-        """The linker for this component with these host functions and grants (cached)."""
-        key = (component.sha256, host_functions, grants)
-        with self._lock:
-            linker = self._linkers.get(key)
-            if linker is None:
-                linker = host.build_linker(self.engine, component, host_functions, grants)
-                self._linkers[key] = linker
-            return linker
-
-    def deadline_ticks(self, seconds: float) -> int:
-        return max(1, int(seconds / TICK_SECONDS) + 1)
-
-
 @dataclass(frozen=True)
 class InvocationRecord:
-    """One invocation as the caller saw it.
+    """One invocation, read back from the oplog.
 
     Attributes:
         function: Golem name of the function.
         params: WAVE text of each argument.
-        result: WAVE text of the result (``None`` when the function has none or it failed).
+        result: WAVE text of the result (``None`` when the function has none, it failed, or it
+            has not finished).
         error: the error message when it failed.
     """
 
@@ -218,6 +101,7 @@ class WorkerMetadata:
         status: ``idle``, ``running`` or ``failed`` (recovery itself failed).
         oplog_size: number of oplog entries.
         invocation_count: invocations recorded (including failed ones).
+        updates: the update records, oldest first.
     """
 
     name: str
@@ -226,6 +110,13 @@ class WorkerMetadata:
     status: str
     oplog_size: int
     invocation_count: int
+    updates: tuple[UpdateRecord, ...] = ()
+
+    def update_counts(self) -> tuple[int, int, int]:
+        """``(pending, successful, failed)`` update counts, as Golem's tests assert them."""
+        from .update import update_counts
+
+        return update_counts(self.updates)
 
 
 @dataclass
@@ -238,13 +129,36 @@ class _CallPlan:
     param_types: tuple[WitType, ...]
 
 
+class Incarnation:
+    """One Store and instance of one component revision (the unit that is rebuilt)."""
+
+    def __init__(self, component: LoadedComponent, revision: int, linker: Linker,
+                 store: wasmtime.Store, interrupter: Interrupter) -> None:
+        self.component = component
+        self.revision = revision
+        self.linker = linker
+        self.store = store
+        self.interrupter = interrupter
+        self.instance: Instance | None = None
+        self.funcs: dict[str, DirectFunc] = {}
+        self.handles: dict[int, ResourceAny] = {}
+
+
 class _Recorder:
-    """The worker's side of durable host calls (see :class:`host.DurableContext`)."""
+    """The worker's side of durable host calls (see :class:`host.DurableContext`).
+
+    Modes: live (call the host and record), replaying (answer from ``pending``), and
+    unrecorded (call the host, record nothing: snapshot save/load). While replaying an
+    interrupted invocation, ``on_exhausted`` is called when the log runs out, and the
+    invocation then continues live.
+    """
 
     def __init__(self, oplog: Oplog) -> None:
         self.oplog = oplog
         self.replaying = False
+        self.recording = True
         self.pending: deque[HostCall] = deque()
+        self.on_exhausted: Callable[[], None] | None = None
         self.host_error: BaseException | None = None
 
     def durable_call(
@@ -256,12 +170,22 @@ class _Recorder:
         args: tuple[Any, ...],
     ) -> Any:
         if self.replaying:
-            return self._answer_from_log(function, result)
+            if self.pending or self.on_exhausted is None:
+                return self._answer_from_log(function, result)
+            self.continue_live()
         value = live(*args)
-        param_text = tuple(wave_encode(ty, a) for (_, ty), a in zip(params, args))
-        result_text = wave_encode(result, value) if result is not None else None
-        self.oplog.append(HostCall(function, result_text, param_text, native=(result, value)))
+        if self.recording:
+            param_text = tuple(wave_encode(ty, a) for (_, ty), a in zip(params, args))
+            result_text = wave_encode(result, value) if result is not None else None
+            self.oplog.append(HostCall(function, result_text, param_text, native=(result, value)))
         return value
+
+    def continue_live(self) -> None:
+        """The log of an interrupted invocation ran out: from here on, run live."""
+        callback, self.on_exhausted = self.on_exhausted, None
+        self.replaying = False
+        if callback is not None:
+            callback()
 
     def _answer_from_log(self, function: str, result: WitType | None) -> Any:
         if not self.pending:
@@ -287,11 +211,23 @@ class _Recorder:
                 expected="(no result)",
                 got=result.wit(),
             )
-        return wave_parse(result, entry.result)
+        try:
+            return wave_parse(result, entry.result)
+        except HotUpdateError as error:
+            raise ReplayDivergence(
+                f"the recorded result of host call {function} does not fit {result.wit()}: "
+                f"{error}",
+                expected=entry.result,
+                got=result.wit(),
+            ) from None
 
     def host_failed(self, error: BaseException) -> None:
         if self.host_error is None:
             self.host_error = error
+
+
+class _Interrupted(Exception):
+    """A running invocation was stopped so that an update can take over."""
 
 
 @dataclass
@@ -304,7 +240,11 @@ class _InvocationGroup:
 
 
 def group_invocations(entries: Iterable[Entry]) -> Iterator[_InvocationGroup]:
-    """Group a stream of entries into invocations (streamed: one group in memory at a time)."""
+    """Group a stream of entries into invocations (streamed: one group in memory at a time).
+
+    Update and log entries are skipped; a group whose outcome is ``None`` is an invocation that
+    has not finished (interrupted by an update).
+    """
     current: _InvocationGroup | None = None
     for entry in entries:
         if isinstance(entry, Invocation):
@@ -326,6 +266,45 @@ def group_invocations(entries: Iterable[Entry]) -> Iterator[_InvocationGroup]:
         yield current
 
 
+@dataclass(frozen=True)
+class RecoveryPoint:
+    """Where recovery of an oplog starts.
+
+    Attributes:
+        revision: the revision the worker runs at the end of the entries.
+        start: index of the first entry to replay.
+        snapshot: the snapshot to ``load`` first (after a successful manual update), or None.
+    """
+
+    revision: int
+    start: int
+    snapshot: Snapshot | None
+
+
+def recovery_point(header: OplogHeader, entries: list[Entry]) -> RecoveryPoint:
+    """Fold the update entries of an oplog into the revision and the recovery start."""
+    revision, start, snapshot = header.revision, 0, None
+    pending: dict[tuple[int, str], PendingUpdate] = {}
+    for index, entry in enumerate(entries):
+        if isinstance(entry, PendingUpdate):
+            pending[(entry.target_revision, entry.mode)] = entry
+        elif isinstance(entry, SuccessfulUpdate):
+            revision = entry.target_revision
+            request = pending.pop((entry.target_revision, entry.mode), None)
+            if entry.mode == "manual" and request is not None and request.snapshot is not None:
+                snapshot = Snapshot(base64.b64decode(request.snapshot),
+                                    request.snapshot_mime_type or DEFAULT_MIME_TYPE)
+                start = index + 1
+            elif entry.mode == "swap":  # a stateless swap: the history before it is not replayed
+                snapshot, start = None, index + 1
+        elif isinstance(entry, FailedUpdate):
+            pending.pop((entry.target_revision, entry.mode), None)
+    return RecoveryPoint(revision, start, snapshot)
+
+
+RevisionLookup = Callable[[int], "LoadedComponent | None"]
+
+
 class Worker:
     """A durable worker: one component revision in one Store, with its oplog.
 
@@ -343,32 +322,42 @@ class Worker:
         host_functions: HostFunctions = HostFunctions(),
         grants: SandboxGrants = SandboxGrants(),
         limits: WorkerLimits = WorkerLimits(),
+        revisions: RevisionLookup | None = None,
     ) -> None:
         self.runtime = runtime
-        self.component = component
         self.component_name = component_name
-        self.component_revision = revision
         self.name = name
         self.host_functions = host_functions
         self.grants = grants
         self.limits = limits
         self.oplog = Oplog(OplogHeader(component_name, revision, name))
         self.status = "idle"
+        self._revisions = revisions or (lambda r: component if r == revision else None)
         self._stdout = bytearray()
         self._stderr = bytearray()
         self._recorder = _Recorder(self.oplog)
+        #: Serialises invocations and updates: one thread in the Store at a time.
         self._lock = threading.RLock()
-        self._plans: dict[str, _CallPlan] = {}
-        self._handles: dict[int, ResourceAny] = {}
-        self._linker = runtime.linker(component, host_functions, grants)
-        self._deadline_ticks = runtime.deadline_ticks(limits.deadline_seconds)
+        self._plans: dict[tuple[str, str], _CallPlan] = {}
+        self._calling: Incarnation | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        #: An update waiting to take over the running invocation (see update.py).
+        self.pending_interrupt: Callable[[Worker, Any], Any] | None = None
         runtime.ticker.start()
-        self._store: wasmtime.Store
-        self._instance: Instance
-        self._funcs: dict[str, Any] = {}
-        self._start_fresh()
+        self._live = self.build_incarnation(component, revision)
+        self.instantiate(self._live)
 
     # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def component(self) -> LoadedComponent:
+        """The component revision the worker runs."""
+        return self._live.component
+
+    @property
+    def component_revision(self) -> int:
+        """The revision number the worker runs."""
+        return self._live.revision
 
     def invoke(self, function: str, *args: Any) -> Any:
         """Call an exported function with native Python values; return its native result.
@@ -379,41 +368,34 @@ class Worker:
                 keeps its earlier state).
         """
         with self._lock:
-            plan = self._plans.get(function) or self._plan(function)
-            if len(args) != len(plan.lowers):
-                _check_arity(plan, args)
-            try:
-                lowered = [lower(value) for lower, value in zip(plan.lowers, args)]
-            except ValueTypeError as error:
-                raise InvocationError(
-                    f"{plan.info.golem_name}: {error}", plan.info.golem_name, "bad-arguments"
-                ) from None
+            incarnation = self._live
+            plan = self._plan(incarnation.component, function)
+            lowered = self._lower(plan, args)
             params_text = tuple(
                 wave_encode(ty, value) for ty, value in zip(plan.param_types, args)
             )
-            oplog = self.oplog
-            oplog.append(Invocation(plan.info.golem_name, params_text, (plan.param_types, args)))
+            self.oplog.append(
+                Invocation(plan.info.golem_name, params_text, (plan.param_types, args))
+            )
             self.status = "running"
             try:
-                value = self._call(plan, lowered)
+                value = self._call(incarnation, plan, lowered)
+            except _Interrupted:
+                return self._hand_over_to_update()
             except InvocationError as error:
-                oplog.append(Failed(str(error), error.kind))
-                self._recover()
+                self.oplog.append(Failed(str(error), error.kind))
+                self.recover()
                 raise
             finally:
                 if self.status == "running":
                     self.status = "idle"
-            result_type = plan.info.result
-            if result_type is None:
-                oplog.append(Completed(None))
-            else:
-                oplog.append(Completed(wave_encode(result_type, value), (result_type, value)))
+            self._complete(plan, value)
             return value
 
     def invoke_wave(self, function: str, *args: str) -> str | None:
         """Like :meth:`invoke` with WAVE text in and out (one WAVE string per parameter)."""
         with self._lock:
-            plan = self._plan(function)
+            plan = self._plan(self._live.component, function)
             _check_arity(plan, args)
             natives = tuple(
                 _parse_param(ty, name, text)
@@ -424,10 +406,42 @@ class Worker:
                 return None
             return wave_encode(plan.info.result, result)
 
+    def invoke_async(self, function: str, *args: Any) -> Future[Any]:
+        """Start :meth:`invoke` on the worker's own thread; return a future of its result.
+
+        Invocations run one at a time in the order they were submitted.
+        """
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1,
+                                                    thread_name_prefix=f"worker-{self.name}")
+            return self._executor.submit(self.invoke, function, *args)
+
     def restart(self) -> None:
         """Drop the Store and rebuild the worker by replaying its oplog (as after a crash)."""
         with self._lock:
-            self._recover()
+            self.recover()
+
+    def update(self, target_revision: int, mode: str = "automatic") -> UpdateOutcome:
+        """Update the worker to ``target_revision`` (see :func:`pytest_hotupdate.update.update`).
+
+        ``mode``: ``automatic`` (alias ``auto``: replay the oplog on the new revision) or
+        ``manual`` (alias ``snapshot``: old ``save`` -> new ``load``).
+        """
+        from .update import update  # the update policies sit one layer above the worker
+
+        return update(self, target_revision, mode)
+
+    @property
+    def updates(self) -> tuple[UpdateRecord, ...]:
+        """The update records in the oplog, oldest first."""
+        from .update import update_records
+
+        return update_records(self.oplog.entries)
+
+    def update_counts(self) -> tuple[int, int, int]:
+        """``(pending, successful, failed)`` update counts."""
+        return self.metadata.update_counts()
 
     @property
     def invocations(self) -> list[InvocationRecord]:
@@ -465,23 +479,147 @@ class Worker:
             status=self.status,
             oplog_size=len(self.oplog),
             invocation_count=sum(1 for e in self.oplog.entries if isinstance(e, Invocation)),
+            updates=self.updates,
         )
 
     def save_oplog(self, path: str | Path) -> None:
         """Write the oplog to a JSON Lines file (atomically)."""
         self.oplog.save(path)
 
+    def close(self) -> None:
+        """Stop the worker's invocation thread (if :meth:`invoke_async` started one)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
     def __repr__(self) -> str:
         return (f"<Worker {self.name!r} of {self.component_name} rev "
                 f"{self.component_revision}, {len(self.oplog)} oplog entries>")
 
+    # -- mechanisms used by the update policies -----------------------------------------------
+
+    def revision_component(self, revision: int) -> LoadedComponent | None:
+        """The component of ``revision`` of this worker's component, or ``None``."""
+        return self._revisions(revision)
+
+    def build_incarnation(self, component: LoadedComponent, revision: int) -> Incarnation:
+        """A fresh Store for ``component`` (not instantiated yet). Raises ComponentLoadError if
+        its imports cannot be satisfied."""
+        linker = self.runtime.linker(component, self.host_functions, self.grants)
+        store = wasmtime.Store(self.runtime.engine)
+        store.set_wasi(host.make_wasi_config(self.grants, self._capture_stdout,
+                                             self._capture_stderr))
+        if host.imports_http(component):
+            store.set_wasi_http()
+        store.set_limits(memory_size=self.limits.memory_bytes)
+        interrupter = Interrupter()
+        interrupter.attach(store)
+        return Incarnation(component, revision, linker, store, interrupter)
+
+    def switch_to(self, incarnation: Incarnation) -> None:
+        """Make ``incarnation`` the live one."""
+        self._live = incarnation
+
+    def recover(self) -> None:
+        """Rebuild on a fresh Store from the recovery point; mark the worker failed if it
+        cannot be rebuilt (a non-deterministic guest or host function)."""
+        point = recovery_point(self.oplog.header, self.oplog.entries)
+        component = self.revision_component(point.revision)
+        try:
+            if component is None:
+                raise HotUpdateError(f"revision {point.revision} of {self.component_name} is gone")
+            incarnation = self.build_incarnation(component, point.revision)
+            self.replay_into(incarnation, point)
+        except HotUpdateError:
+            self.status = "failed"
+            raise
+        self._live = incarnation
+        self.status = "idle"
+
+    def replay_into(
+        self,
+        incarnation: Incarnation,
+        point: RecoveryPoint,
+        entries: list[Entry] | None = None,
+        on_exhausted: Callable[[], None] | None = None,
+    ) -> tuple[_CallPlan, Any] | None:
+        """Instantiate ``incarnation`` and replay the oplog from ``point`` into it.
+
+        Raises :class:`ReplayDivergence` naming the first diverging invocation. If the last
+        invocation never finished (an update interrupted it) and ``on_exhausted`` is given, it
+        is continued: replayed until its recorded host calls run out, then ``on_exhausted()``
+        is called and it runs on live; its ``(plan, result)`` is returned (not recorded).
+        """
+        entries = self.oplog.entries if entries is None else entries
+        recorder = self._recorder
+        groups = group_invocations(entries[point.start:])
+        first = next(groups, None)
+        prelude: list[HostCall] = []
+        if first is not None and first.invocation is None:
+            prelude, first = first.host_calls, next(groups, None)
+        if point.snapshot is None:
+            self.instantiate(incarnation, "replay", prelude)
+        else:
+            self.instantiate(incarnation, "unrecorded")
+            self.load_snapshot(incarnation, point.snapshot)
+        index = 0
+        group = first
+        try:
+            while group is not None:
+                following = next(groups, None)
+                if group.invocation is not None:
+                    if group.outcome is None and following is None and on_exhausted is not None:
+                        return self._continue_interrupted(incarnation, index, group, on_exhausted)
+                    if isinstance(group.outcome, Completed):
+                        self._replay_invocation(incarnation, index, group)
+                    index += 1
+                group = following
+        finally:
+            recorder.replaying = False
+            recorder.pending = deque()
+            recorder.on_exhausted = None
+        return None
+
+    def call_unrecorded(self, incarnation: Incarnation, info: FunctionInfo, args: tuple[Any, ...]
+                        ) -> Any:
+        """Call ``info`` in ``incarnation`` without recording anything (snapshot save / load);
+        its host calls run live. Raises InvocationError if it fails."""
+        recorder = self._recorder
+        recorder.replaying, recorder.recording = False, False
+        try:
+            plan = self._plan(incarnation.component, info.golem_name)
+            return self._call(incarnation, plan, self._lower(plan, args, incarnation))
+        finally:
+            recorder.recording = True
+
+    def load_snapshot(self, incarnation: Incarnation, snapshot: Snapshot) -> None:
+        """Call the incarnation's ``load`` with ``snapshot``; raise HotUpdateError if absent,
+        failing or returning ``err``."""
+        load = find_load(incarnation.component)
+        if load is None:
+            raise HotUpdateError(
+                f"revision {incarnation.revision} does not export golem:api/load-snapshot")
+        try:
+            arguments = load_arguments(load, snapshot)
+        except ValueError as error:
+            raise HotUpdateError(str(error)) from None
+        message = load_error(self.call_unrecorded(incarnation, load, arguments))
+        if message is not None:
+            raise HotUpdateError(message)
+
+    def complete_interrupted(self, plan: _CallPlan, value: Any) -> Any:
+        """Record the outcome of an invocation that an update continued, and return it."""
+        self._complete(plan, value)
+        return value
+
     # -- invocation -----------------------------------------------------------------------------
 
-    def _plan(self, function: str) -> _CallPlan:
-        plan = self._plans.get(function)
+    def _plan(self, component: LoadedComponent, function: str) -> _CallPlan:
+        key = (component.sha256, function)
+        plan = self._plans.get(key)
         if plan is None:
-            info = self.component.find_function(function)
-            plan = self._plans.get(info.golem_name)
+            info = component.find_function(function)
+            plan = self._plans.get((component.sha256, info.golem_name))
             if plan is None:
                 plan = _CallPlan(
                     info=info,
@@ -491,35 +629,56 @@ class Worker:
                     lift=lifter(info.result, self._register_handle) if info.result else None,
                     param_types=tuple(ty for _, ty in info.params),
                 )
-                self._plans[info.golem_name] = plan
-            self._plans[function] = plan
+                self._plans[(component.sha256, info.golem_name)] = plan
+            self._plans[key] = plan
         return plan
 
-    def _call(self, plan: _CallPlan, lowered: list[Any]) -> Any:
-        """Enter the guest once; translate every failure into an :class:`InvocationError`.
+    def _lower(self, plan: _CallPlan, args: tuple[Any, ...],
+               incarnation: Incarnation | None = None) -> list[Any]:
+        """Validate and convert arguments; handles resolve in ``incarnation`` (default: live)."""
+        if len(args) != len(plan.lowers):
+            _check_arity(plan, args)
+        previous, self._calling = self._calling, incarnation or self._live
+        try:
+            return [lower(value) for lower, value in zip(plan.lowers, args)]
+        except ValueTypeError as error:
+            raise InvocationError(
+                f"{plan.info.golem_name}: {error}", plan.info.golem_name, "bad-arguments"
+            ) from None
+        finally:
+            self._calling = previous
 
-        The deadline is set before each call only: between calls no guest code runs, and a
-        new Store (instantiation) starts without one.
-        """
-        func = self._funcs.get(plan.info.golem_name) or self._func(plan.info)
+    def _complete(self, plan: _CallPlan, value: Any) -> None:
+        result_type = plan.info.result
+        if result_type is None:
+            self.oplog.append(Completed(None))
+        else:
+            self.oplog.append(Completed(wave_encode(result_type, value), (result_type, value)))
+
+    def _call(self, incarnation: Incarnation, plan: _CallPlan, lowered: list[Any]) -> Any:
+        """Enter the guest once; translate every failure into an :class:`InvocationError`."""
+        func = incarnation.funcs.get(plan.info.golem_name) or self._func(incarnation, plan.info)
         recorder = self._recorder
         recorder.host_error = None
         current = host.CURRENT
-        previous = current.context
-        current.context = recorder
-        store = self._store
-        store.set_epoch_deadline(self._deadline_ticks)
+        previous_context, previous_calling = current.context, self._calling
+        current.context, self._calling = recorder, incarnation
+        interrupter = incarnation.interrupter
+        interrupter.arm(incarnation.store, self.limits.deadline_seconds)
         try:
-            raw = func(store, lowered)
-        except Exception as error:  # a trap, or a host function's exception re-raised
-            raise self._classify_failure(plan.info.golem_name, error) from None
+            try:
+                raw = func(incarnation.store, lowered)
+            except Exception as error:  # a trap, or a host function's exception re-raised
+                raise self._classify_failure(plan.info.golem_name, error, interrupter) from None
+            # Lifted while `_calling` is set: returned resources join this incarnation's table.
+            return plan.lift(raw) if plan.lift is not None else None
         finally:
-            current.context = previous
-        return plan.lift(raw) if plan.lift is not None else None
+            interrupter.disarm()
+            current.context, self._calling = previous_context, previous_calling
 
     def _classify_failure(
-        self, function: str, error: BaseException
-    ) -> InvocationError | ReplayDivergence:
+        self, function: str, error: BaseException, interrupter: Interrupter
+    ) -> Exception:
         host_error = self._recorder.host_error
         self._recorder.host_error = None
         if isinstance(host_error, ReplayDivergence):
@@ -531,7 +690,10 @@ class Worker:
                 "host-error",
             )
         message = _trap_message(error)
-        if "interrupt" in message:
+        if INTERRUPT_MARKER in str(error):
+            if interrupter.reason == "interrupt":
+                interrupter.interrupt_requested = False
+                return _Interrupted()
             return InvocationError(
                 f"{function}: exceeded its deadline of {self.limits.deadline_seconds:g} s "
                 "and was stopped",
@@ -541,154 +703,142 @@ class Worker:
         if "call stack exhausted" in message:
             return InvocationError(f"{function}: stack overflow (call stack exhausted)", function,
                                    "stack-overflow")
-        if "memory" in message and "out of bounds" not in message:
+        if "unreachable" in message:
             return InvocationError(
-                f"{function}: exceeded the memory limit of {self.limits.memory_bytes >> 20} MiB: "
-                f"{message}",
+                f"{function}: trapped: {message} (a guest that cannot grow its memory past the "
+                f"{self.limits.memory_bytes >> 20} MiB limit usually traps this way)",
                 function,
-                "memory",
+                "trap",
             )
-        limit = f"{self.limits.memory_bytes >> 20} MiB"
-        return InvocationError(
-            f"{function}: trapped: {message} (memory limit {limit}: a guest that cannot grow its "
-            "memory usually traps with unreachable)" if "unreachable" in message
-            else f"{function}: trapped: {message}",
-            function,
-            "trap",
-        )
+        return InvocationError(f"{function}: trapped: {message}", function, "trap")
 
-    def _func(self, info: FunctionInfo) -> Any:
-        func = self._funcs.get(info.golem_name)
-        if func is None:
-            store, instance = self._store, self._instance
-            parent = instance.get_export_index(store, info.interface) if info.interface else None
-            index = instance.get_export_index(store, info.export_name, parent)
-            found = instance.get_func(store, index) if index is not None else None
-            if found is None:
-                raise InvocationError(
-                    f"{self.component.name} has no function {info.golem_name}",
-                    info.golem_name,
-                    "not-found",
-                )
-            func = _DirectFunc(found, store)
-            self._funcs[info.golem_name] = func
+    def _func(self, incarnation: Incarnation, info: FunctionInfo) -> DirectFunc:
+        store, instance = incarnation.store, incarnation.instance
+        assert instance is not None
+        parent = instance.get_export_index(store, info.interface) if info.interface else None
+        index = instance.get_export_index(store, info.export_name, parent)
+        found = instance.get_func(store, index) if index is not None else None
+        if found is None:
+            raise InvocationError(
+                f"{incarnation.component.name} has no function {info.golem_name}",
+                info.golem_name,
+                "not-found",
+            )
+        func = DirectFunc(found, store)
+        incarnation.funcs[info.golem_name] = func
         return func
+
+    def _hand_over_to_update(self) -> Any:
+        """The running invocation was interrupted for an update: let the update take over the
+        partial invocation; it returns the invocation's result (new or old code)."""
+        takeover, self.pending_interrupt = self.pending_interrupt, None
+        if takeover is None:  # pragma: no cover - an interrupt is only requested with a takeover
+            raise InvocationError("invocation interrupted without an update", "", "interrupted")
+        return takeover(self, None)
 
     # -- handles ----------------------------------------------------------------------------
 
     def _register_handle(self, resource: ResourceAny) -> Handle:
-        handle_id = len(self._handles) + 1
-        self._handles[handle_id] = resource
+        incarnation = self._calling
+        assert incarnation is not None
+        handle_id = len(incarnation.handles) + 1
+        incarnation.handles[handle_id] = resource
         return Handle(handle_id)
 
     def _resolve_handle(self, handle: Handle) -> ResourceAny:
-        resource = self._handles.get(handle.id)
+        incarnation = self._calling
+        assert incarnation is not None
+        resource = incarnation.handles.get(handle.id)
         if resource is None:
             raise ValueTypeError(f"unknown resource handle({handle.id})", "handle", "resource")
         return resource
 
-    # -- stores, recovery and replay --------------------------------------------------------
+    # -- instantiation and replay -----------------------------------------------------------
 
-    def _new_store(self) -> None:
-        store = wasmtime.Store(self.runtime.engine)
-        store.set_wasi(host.make_wasi_config(self.grants, self._capture_stdout,
-                                             self._capture_stderr))
-        if host.imports_http(self.component):
-            store.set_wasi_http()
-        store.set_limits(memory_size=self.limits.memory_bytes)
-        store.set_epoch_deadline(_NO_DEADLINE_TICKS)
-        self._store = store
-        self._funcs = {}
-        self._handles = {}
-
-    def _instantiate(self) -> None:
-        previous = host.CURRENT.context
-        host.CURRENT.context = self._recorder
+    def instantiate(self, incarnation: Incarnation, mode: str = "live",
+                    prelude: Iterable[HostCall] = ()) -> None:
+        """Instantiate ``incarnation``. Host calls made meanwhile are recorded (``live``),
+        answered from ``prelude`` (``replay``), or made live and not recorded (``unrecorded``:
+        the start of a revision that is then given a snapshot, which is never replayed)."""
+        recorder = self._recorder
+        replaying = mode == "replay"
+        recorder.replaying = replaying
+        recorder.recording = mode != "unrecorded"
+        recorder.pending = deque(prelude)
+        previous, previous_calling = host.CURRENT.context, self._calling
+        host.CURRENT.context, self._calling = recorder, incarnation
         try:
-            self._instance = self._linker.instantiate(self._store, self.component.component)
+            incarnation.instance = incarnation.linker.instantiate(
+                incarnation.store, incarnation.component.component)
         except wasmtime.WasmtimeError as error:
             raise InvocationError(
-                f"{self.component.name}: instantiation failed: {_trap_message(error)}",
+                f"{incarnation.component.name}: instantiation failed: {_trap_message(error)}",
                 "(instantiation)",
                 "instantiation",
             ) from None
         finally:
-            host.CURRENT.context = previous
+            host.CURRENT.context, self._calling = previous, previous_calling
+            recorder.recording = True
+        if replaying:
+            _check_consumed(recorder, -1, None)
 
-    def _start_fresh(self) -> None:
-        self._new_store()
-        self._recorder.replaying = False
-        self._instantiate()
-
-    def _recover(self) -> None:
-        """Rebuild on a fresh Store and replay the whole oplog; mark the worker failed if it
-        cannot be rebuilt (a non-deterministic guest or host function)."""
-        try:
-            self._replay(self.oplog.entries)
-        except HotUpdateError:
-            self.status = "failed"
-            raise
-        self.status = "idle"
-
-    def _replay(self, entries: Iterable[Entry]) -> None:
-        recorder = self._recorder
-        self._new_store()
-        recorder.replaying = True
-        recorder.pending = deque()
-        groups = group_invocations(entries)
-        try:
-            first = next(groups, None)
-            if first is not None and first.invocation is None:
-                recorder.pending.extend(first.host_calls)
-                first = next(groups, None)
-            self._instantiate()
-            _check_consumed(recorder, -1, "(instantiation)")
-            index = 0
-            group = first
-            while group is not None:
-                if group.invocation is None:
-                    # Host calls outside invocations between two of them (e.g. a destructor).
-                    group = next(groups, None)
-                    continue
-                if not isinstance(group.outcome, Failed) and group.outcome is not None:
-                    self._replay_invocation(index, group)
-                index += 1
-                group = next(groups, None)
-        finally:
-            recorder.replaying = False
-            recorder.pending = deque()
-
-    def _replay_invocation(self, index: int, group: _InvocationGroup) -> None:
+    def _replay_invocation(self, incarnation: Incarnation, index: int,
+                           group: _InvocationGroup) -> None:
         invocation = group.invocation
         assert invocation is not None and isinstance(group.outcome, Completed)
         recorder = self._recorder
+        recorder.replaying = True
         recorder.pending = deque(group.host_calls)
+        plan, value = self._replay_call(incarnation, index, invocation)
+        _check_consumed(recorder, index, invocation)
+        _compare_result(index, invocation, plan, group.outcome, value)
+
+    def _replay_call(self, incarnation: Incarnation, index: int, invocation: Invocation
+                     ) -> tuple[_CallPlan, Any]:
         try:
-            plan = self._plan(invocation.function)
+            plan = self._plan(incarnation.component, invocation.function)
         except InvocationError as error:
             raise _divergence(index, invocation, f"the function no longer exists: {error}")
         args = _replay_args(plan, invocation, index)
         try:
-            lowered = [lower(value) for lower, value in zip(plan.lowers, args)]
-            value = self._call(plan, lowered)
+            lowered = self._lower(plan, args, incarnation)
+        except InvocationError as error:
+            raise _divergence(index, invocation, f"its arguments no longer type-check: {error}")
+        try:
+            return plan, self._call(incarnation, plan, lowered)
         except ReplayDivergence as error:
             raise _divergence(index, invocation, str(error), error.expected, error.got) from None
         except InvocationError as error:
             raise _divergence(index, invocation, f"the replayed call failed: {error}") from None
-        except ValueTypeError as error:
-            raise _divergence(index, invocation, f"its arguments no longer type-check: {error}")
-        _check_consumed(recorder, index, invocation.function)
-        _compare_result(index, invocation, plan, group.outcome, value)
+
+    def _continue_interrupted(self, incarnation: Incarnation, index: int,
+                              group: _InvocationGroup, on_exhausted: Callable[[], None]
+                              ) -> tuple[_CallPlan, Any]:
+        invocation = group.invocation
+        assert invocation is not None
+        recorder = self._recorder
+        recorder.replaying = True
+        recorder.pending = deque(group.host_calls)
+        recorder.on_exhausted = on_exhausted
+        plan, value = self._replay_call(incarnation, index, invocation)
+        if recorder.replaying:
+            _check_consumed(recorder, index, invocation)
+            recorder.continue_live()  # the log ran out exactly at the end of the call
+        return plan, value
+
+    # -- output -------------------------------------------------------------------------------
 
     def _capture_stdout(self, data: bytes) -> None:
-        self._stdout.extend(data)
-        if not self._recorder.replaying:
-            self.oplog.append(Log("stdout", data.decode("utf-8", "replace")))
+        self._capture("stdout", self._stdout, data)
 
     def _capture_stderr(self, data: bytes) -> None:
-        self._stderr.extend(data)
-        if not self._recorder.replaying:
-            self.oplog.append(Log("stderr", data.decode("utf-8", "replace")))
+        self._capture("stderr", self._stderr, data)
+
+    def _capture(self, stream: str, buffer: bytearray, data: bytes) -> None:
+        if self._recorder.replaying or not self._recorder.recording:
+            return  # output of replayed code was captured the first time
+        buffer.extend(data)
+        self.oplog.append(Log(stream, data.decode("utf-8", "replace")))
 
 
 def _check_arity(plan: _CallPlan, args: tuple[Any, ...]) -> None:
@@ -741,8 +891,7 @@ def _compare_result(
         if values_equal(result_type, outcome.native[1], value):
             return
     elif outcome.result is not None:
-        text = wave_encode(result_type, value)
-        if text == outcome.result:
+        if wave_encode(result_type, value) == outcome.result:
             return
         try:
             if values_equal(result_type, wave_parse(result_type, outcome.result), value):
@@ -754,24 +903,20 @@ def _compare_result(
                       outcome.result or "(no result)", got)
 
 
-def _check_consumed(recorder: _Recorder, index: int, function: str) -> None:
+def _check_consumed(recorder: _Recorder, index: int, invocation: Invocation | None) -> None:
     if recorder.pending:
         missing = recorder.pending[0].function
-        raise ReplayDivergence(
-            f"invocation #{index} {function}: the oplog has host call {missing}, "
-            "which the code no longer makes",
-            index=index,
-            function=function,
-            expected=missing,
-            got="(no host call)",
-        )
+        how = f"the oplog has host call {missing}, which the code no longer makes"
+        if invocation is None:
+            raise ReplayDivergence(f"instantiation: {how}", expected=missing, got="(no host call)")
+        raise _divergence(index, invocation, how, missing, "(no host call)")
 
 
 def _divergence(
     index: int, invocation: Invocation, how: str, expected: str = "", got: str = ""
 ) -> ReplayDivergence:
     call = f"{invocation.function}({', '.join(invocation.params)})"
-    detail = f" (expected {expected}, got {got})" if expected or got else ""
+    detail = f" (expected {expected}, got {got})" if (expected or got) and expected not in how else ""
     return ReplayDivergence(
         f"invocation #{index} {call}: {how}{detail}",
         index=index,
@@ -788,4 +933,3 @@ def _trap_message(error: BaseException) -> str:
         if line.startswith("wasm trap:") or "trap" in line.lower():
             return line
     return lines[0] if lines else type(error).__name__
-

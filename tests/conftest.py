@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.worker import Runtime
+from pytest_hotupdate.runtime import Runtime
 from sample_components.build import build
 
 

@@ -10,7 +10,8 @@ import pytest
 from pytest_hotupdate.errors import ComponentLoadError, InvocationError, RegistryError
 from pytest_hotupdate.oplog import Completed, Failed, HostCall, Invocation, Oplog, read_oplog
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.worker import Runtime, WorkerLimits
+from pytest_hotupdate.runtime import Runtime
+from pytest_hotupdate.worker import WorkerLimits
 
 INC = "golem:counter/api.{increment}"
 GET = "golem:counter/api.{get}"
@@ -200,7 +201,7 @@ def faulty(registry: Registry, sample) -> Registry:  # type: ignore[no-untyped-d
         ("trap", (), "trap", r"trapped: .*unreachable"),
         ("spin", (), "deadline", r"exceeded its deadline of 0\.2 s"),
         ("recurse", (10_000_000,), "stack-overflow", r"stack overflow"),
-        ("grow", (1000,), "trap", r"memory limit 4 MiB"),
+        ("grow", (1000,), "trap", r"grow its memory past the 4 MiB limit"),
     ],
 )
 def test_faulty_guest_is_stopped_and_the_worker_keeps_its_state(

@@ -1,0 +1,206 @@
+"""What all workers of a process share, and the low-level ways into wasmtime they use.
+
+- :class:`Runtime`: the engine, the compiled-component cache and the linkers.
+- The epoch ticker: a daemon thread that advances the engine's epoch every few milliseconds.
+- :class:`Interrupter`: a per-Store epoch-deadline callback. Every Store's deadline is one tick;
+  at each tick the callback decides for that Store alone whether to let it run on, or to stop it
+  because its invocation ran past its deadline or because an update asked to interrupt it.
+  (``Engine.increment_epoch`` alone would stop every Store of the engine at once.)
+- :class:`DirectFunc`: calls a component function with its types looked up once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+from wasmtime.component import Func, Linker
+from wasmtime.component._enter import maybe_raise_last_exn
+
+from . import host
+from .component import ComponentCache, EngineConfig, LoadedComponent, make_engine
+from .host import HostFunctions, SandboxGrants
+
+#: How often the epoch ticker advances the engine's epoch (deadline granularity).
+TICK_SECONDS = 0.005
+
+#: Text of the error the interrupt callback raises; how a stop of ours is told from a trap.
+INTERRUPT_MARKER = "hotupdate: invocation interrupted"
+
+
+class _EpochTicker:
+    """Advances an engine's epoch every TICK_SECONDS, so that deadline callbacks run.
+
+    One daemon thread per engine, started with the first worker. It holds the engine only
+    weakly and ends when the engine is gone.
+    """
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        self._engine = weakref.ref(engine)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=_tick_forever, args=(self._engine,), name="hotupdate-epoch", daemon=True
+                )
+                self._thread.start()
+
+
+def _tick_forever(engine_ref: weakref.ref[wasmtime.Engine]) -> None:
+    while True:
+        time.sleep(TICK_SECONDS)
+        engine = engine_ref()
+        if engine is None:
+            return
+        engine.increment_epoch()
+        del engine
+
+
+class Runtime:
+    """What all workers of a process (or test session) share.
+
+    Args:
+        engine_config: engine settings (part of the compile-cache key).
+        cache_dir: where compiled components are cached on disk (default: see
+            :func:`~pytest_hotupdate.component.default_cache_dir`).
+        use_disk_cache: set to False to compile every component afresh.
+    """
+
+    def __init__(
+        self,
+        engine_config: EngineConfig = EngineConfig(),
+        cache_dir: Path | None = None,
+        use_disk_cache: bool = True,
+    ) -> None:
+        self.engine_config = engine_config
+        self.engine = make_engine(engine_config)
+        self.components = ComponentCache(self.engine, engine_config, cache_dir, use_disk_cache)
+        self.ticker = _EpochTicker(self.engine)
+        self._linkers: dict[tuple[str, HostFunctions, SandboxGrants], Linker] = {}
+        self._lock = threading.Lock()
+
+    def load(self, source: str | Path | bytes, name: str | None = None) -> LoadedComponent:
+        """Load (and compile once) a component file or bytes."""
+        return self.components.load(source, name)
+
+    def linker(
+        self, component: LoadedComponent, host_functions: HostFunctions, grants: SandboxGrants
+    ) -> Linker:
+        """The linker for this component with these host functions and grants (cached)."""
+        key = (component.sha256, host_functions, grants)
+        with self._lock:
+            linker = self._linkers.get(key)
+            if linker is None:
+                linker = host.build_linker(self.engine, component, host_functions, grants)
+                self._linkers[key] = linker
+            return linker
+
+
+_DeadlineCallback = ctypes.CFUNCTYPE(
+    ctypes.c_size_t,
+    ctypes.POINTER(ffi.wasmtime_context_t),
+    ctypes.c_void_p,
+    ctypes.POINTER(ctypes.c_uint64),
+    ctypes.POINTER(ffi.wasmtime_update_deadline_kind_t),
+)
+_Finalizer = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_NO_FINALIZER = _Finalizer(lambda _env: None)
+_CONTINUE = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
+
+
+class Interrupter:
+    """Stops one Store's running code when its deadline passes or when asked to.
+
+    ``arm(seconds)`` before a call sets the deadline; ``disarm()`` after it. ``interrupt()`` (from
+    any thread) stops the call at the next tick, at most TICK_SECONDS later, or when a blocking
+    host call returns. ``reason`` says why the last stop happened: ``deadline`` or ``interrupt``.
+    """
+
+    def __init__(self) -> None:
+        self.deadline = math.inf
+        self.interrupt_requested = False
+        self.reason: str | None = None
+        self._callback = _DeadlineCallback(self._on_tick)
+
+    def attach(self, store: wasmtime.Store) -> None:
+        """Install the callback on ``store`` (the Store then checks in at every tick)."""
+        ffi.wasmtime_store_epoch_deadline_callback(store.ptr(), self._callback, None, _NO_FINALIZER)
+        store.set_epoch_deadline(1)
+
+    def arm(self, store: wasmtime.Store, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.reason = None
+        store.set_epoch_deadline(1)
+
+    def disarm(self) -> None:
+        self.deadline = math.inf
+
+    def interrupt(self) -> None:
+        self.interrupt_requested = True
+
+    def _on_tick(self, _context: Any, _env: Any, delta: Any, kind: Any) -> int:
+        if self.interrupt_requested:
+            self.reason = "interrupt"
+        elif time.monotonic() > self.deadline:
+            self.reason = "deadline"
+        else:
+            delta[0] = 1
+            kind[0] = _CONTINUE
+            return 0
+        error = ffi.wasmtime_error_new(INTERRUPT_MARKER.encode())
+        return ctypes.cast(error, ctypes.c_void_p).value or 0
+
+
+class DirectFunc:
+    """Calls a component function with its types looked up once, not on every call.
+
+    wasmtime-py's ``Func.__call__`` asks the C API for the function's type (and builds Python
+    type objects) on every call; this does the same conversion and call with those cached.
+    """
+
+    __slots__ = ("_func", "_param_types", "_result_type")
+
+    def __init__(self, func: Func, store: wasmtime.Store) -> None:
+        func_type = func.type(store)
+        self._func = func._func
+        self._param_types = tuple(ty for _, ty in func_type.params)
+        self._result_type = func_type.result
+
+    def __call__(self, store: wasmtime.Store, params: list[Any]) -> Any:
+        count = len(params)
+        param_capi = (ffi.wasmtime_component_val_t * count)()
+        converted = 0
+        try:
+            for ty, value in zip(self._param_types, params):
+                ty.convert_to_c(store, value, ctypes.pointer(param_capi[converted]))
+                converted += 1
+            result_type = self._result_type
+            result_space = ffi.wasmtime_component_val_t() if result_type is not None else None
+            error = ffi.wasmtime_component_func_call(
+                ctypes.byref(self._func),
+                store._context(),
+                param_capi,
+                converted,
+                ctypes.byref(result_space) if result_space is not None else None,
+                1 if result_space is not None else 0,
+            )
+            if error:
+                raised = wasmtime.WasmtimeError._from_ptr(error)
+                maybe_raise_last_exn()
+                raise raised
+            if result_space is None:
+                return None
+            return result_type.convert_from_c(result_space)
+        finally:
+            for index in range(converted):
+                ffi.wasmtime_component_val_delete(ctypes.byref(param_capi[index]))

@@ -1,0 +1,386 @@
+"""Hot updates with Golem's semantics: automatic (replay) and manual (snapshot); revert; swap.
+
+The specification is Golem's behaviour (see the project's notes):
+
+- **Pre-checks**, refused at once with :class:`~pytest_hotupdate.errors.UpdateError`: the
+  target is the current revision; the same automatic update is already pending; unknown mode.
+  A target revision that does not exist is accepted and ends as a failed update.
+- **Automatic**: ``PendingUpdate``; the target revision is instantiated on a fresh Store and the
+  whole oplog replayed on it, durable host calls answered from the log. Any divergence ->
+  ``FailedUpdate("Automatic update failed: ...")`` and the worker restarts on the old revision by
+  replay; otherwise ``SuccessfulUpdate`` and the worker runs the target from then on. A running
+  invocation is interrupted, replayed on the target and continued live there (its caller gets
+  the new code's result); if replay diverges it continues on the old code.
+- **Manual**: waits for the running invocation; the old revision's ``save`` (not recorded);
+  ``PendingUpdate`` holding the snapshot; the target's ``load``; ``err``/trap/missing ->
+  ``FailedUpdate("Manual update failed to load snapshot: ...")`` and a full replay on the old
+  revision; ``ok`` -> ``SuccessfulUpdate``; every later recovery is ``load(snapshot)`` plus replay
+  of the entries after the update.
+- **Revert** cuts the oplog back (by index or by a number of invocations) and recovers; cutting
+  past a successful update undoes it.
+- **Swap** (wasmCloud): for stateless components; the new revision is linked against the host
+  and instantiated first, and only then swapped in; any failure leaves the old one serving.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import HotUpdateError, InvocationError, UpdateError
+from .oplog import Entry, FailedUpdate, Invocation, PendingUpdate, SuccessfulUpdate
+from .snapshot import find_save, snapshot_from_save
+from .worker import Incarnation, Worker, recovery_point
+
+MODES = {"automatic": "automatic", "auto": "automatic", "manual": "manual", "snapshot": "manual"}
+
+
+@dataclass(frozen=True)
+class UpdateOutcome:
+    """The result of an update request.
+
+    Attributes:
+        succeeded: whether the worker now runs ``target_revision``.
+        target_revision: the revision asked for.
+        from_revision: the revision the worker ran before.
+        mode: ``automatic``, ``manual`` or ``swap``.
+        details: why it failed (Golem's wording), or a short note on success.
+        seconds: how long the update took.
+    """
+
+    succeeded: bool
+    target_revision: int
+    from_revision: int
+    mode: str
+    details: str
+    seconds: float
+
+    @property
+    def status(self) -> str:
+        """wasmCloud-style status of the component: ``running`` or ``failed``."""
+        return "running" if self.succeeded else "failed"
+
+
+@dataclass(frozen=True)
+class UpdateRecord:
+    """One update entry of a worker's oplog, as its metadata shows it.
+
+    Attributes:
+        kind: ``pending``, ``successful`` or ``failed``.
+        target_revision: the revision the update is for.
+        mode: ``automatic``, ``manual`` or ``swap``.
+        timestamp: when it was recorded (seconds since the epoch).
+        details: the failure details (failed updates) or description.
+    """
+
+    kind: str
+    target_revision: int
+    mode: str
+    timestamp: float
+    details: str = ""
+
+
+class UpdateFailed(HotUpdateError):
+    """Raised by ``update(..., raise_on_failure=True)``; ``.outcome`` is the failed outcome."""
+
+    def __init__(self, outcome: UpdateOutcome) -> None:
+        super().__init__(f"update to revision {outcome.target_revision} failed: {outcome.details}")
+        self.outcome = outcome
+
+
+def update_records(entries: list[Entry]) -> tuple[UpdateRecord, ...]:
+    """The update entries of an oplog, oldest first."""
+    records = []
+    for entry in entries:
+        if isinstance(entry, PendingUpdate):
+            records.append(UpdateRecord("pending", entry.target_revision, entry.mode, entry.at,
+                                        entry.description))
+        elif isinstance(entry, SuccessfulUpdate):
+            records.append(UpdateRecord("successful", entry.target_revision, entry.mode, entry.at,
+                                        entry.details))
+        elif isinstance(entry, FailedUpdate):
+            records.append(UpdateRecord("failed", entry.target_revision, entry.mode, entry.at,
+                                        entry.details))
+    return tuple(records)
+
+
+def update_counts(records: tuple[UpdateRecord, ...]) -> tuple[int, int, int]:
+    """``(pending, successful, failed)``: pending counts requests not yet resolved."""
+    open_requests: list[tuple[int, str]] = []
+    successful = failed = 0
+    for record in records:
+        key = (record.target_revision, record.mode)
+        if record.kind == "pending":
+            open_requests.append(key)
+            continue
+        if key in open_requests:
+            open_requests.remove(key)
+        if record.kind == "successful":
+            successful += 1
+        else:
+            failed += 1
+    return len(open_requests), successful, failed
+
+
+def normalise_mode(mode: str) -> str:
+    """``auto`` -> ``automatic``, ``snapshot`` -> ``manual``; UpdateError for anything else."""
+    normalised = MODES.get(mode) if isinstance(mode, str) else None
+    if normalised is None:
+        raise UpdateError(f"unknown update mode {mode!r} (use automatic/auto or manual/snapshot)")
+    return normalised
+
+
+def update(worker: Worker, target_revision: int, mode: str = "automatic", *,
+           raise_on_failure: bool = False) -> UpdateOutcome:
+    """Update ``worker`` to ``target_revision`` with Golem's semantics (see module docstring).
+
+    Returns the outcome; a failed update leaves the worker on its revision with its state.
+    Raises :class:`UpdateError` for a request refused at once, and :class:`UpdateFailed` for a
+    failed update if ``raise_on_failure``.
+    """
+    mode = normalise_mode(mode)
+    if not isinstance(target_revision, int) or isinstance(target_revision, bool):
+        raise UpdateError(f"target revision must be an integer, got {target_revision!r}")
+    if mode == "automatic":
+        outcome = _request_automatic(worker, target_revision)
+    else:
+        with worker._lock:  # a manual update waits until the worker is idle
+            _pre_check(worker, target_revision, mode)
+            outcome = _manual(worker, target_revision)
+    if raise_on_failure and not outcome.succeeded:
+        raise UpdateFailed(outcome)
+    return outcome
+
+
+_requests_lock = threading.Lock()
+
+
+def _pre_check(worker: Worker, target: int, mode: str) -> None:
+    if target == worker.component_revision:
+        raise UpdateError(
+            f"worker {worker.name} is already at revision {target} of {worker.component_name}")
+    if mode == "automatic" and getattr(worker, "_automatic_target", None) == target:
+        raise UpdateError(
+            f"an automatic update of worker {worker.name} to revision {target} is already pending")
+
+
+class _Clock:
+    """Times one update and stamps its entries."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def _request_automatic(worker: Worker, target: int) -> UpdateOutcome:
+    with _requests_lock:
+        _pre_check(worker, target, "automatic")
+        worker._automatic_target = target  # type: ignore[attr-defined]
+    try:
+        future: Future[UpdateOutcome] = Future()
+        if worker.status == "running" and worker.pending_interrupt is None:
+            def takeover(w: Worker, _unused: Any) -> Any:
+                outcome, value = _automatic(w, target, in_flight=True)
+                future.set_result(outcome)
+                return value
+
+            worker.pending_interrupt = takeover
+            worker._live.interrupter.interrupt()
+        with worker._lock:  # the running invocation has finished, taken over or not
+            if future.done():
+                return future.result()
+            worker.pending_interrupt = None
+            worker._live.interrupter.interrupt_requested = False
+            outcome, _ = _automatic(worker, target, in_flight=False)
+            return outcome
+    finally:
+        with _requests_lock:
+            worker._automatic_target = None  # type: ignore[attr-defined]
+
+
+def _automatic(worker: Worker, target: int, in_flight: bool) -> tuple[UpdateOutcome, Any]:
+    """Run an automatic update; with ``in_flight``, also finish the interrupted invocation and
+    return its result (from the new code on success, from the old code on failure)."""
+    clock = _Clock()
+    source = worker.component_revision
+    oplog = worker.oplog
+    oplog.append(PendingUpdate(target, "automatic", clock.now()))
+    committed: list[Incarnation] = []
+
+    def commit(candidate: Incarnation) -> None:
+        oplog.append(SuccessfulUpdate(target, "automatic", clock.now()))
+        worker.switch_to(candidate)
+        committed.append(candidate)
+
+    component = worker.revision_component(target)
+    failure: str | None = None
+    value: Any = None
+    if component is None:
+        failure = f"revision {target} of {worker.component_name} does not exist"
+    else:
+        point = recovery_point(oplog.header, oplog.entries)
+        try:
+            candidate = worker.build_incarnation(component, target)
+            continued = worker.replay_into(
+                candidate, point, on_exhausted=(lambda: commit(candidate)) if in_flight else None)
+            if in_flight and continued is not None:
+                value = worker.complete_interrupted(*continued)
+            elif not committed:
+                commit(candidate)
+        except HotUpdateError as error:
+            if committed:  # replay succeeded; the continued invocation failed on the new code
+                return _new_code_failed(worker, target, source, clock, error)
+            failure = str(error)
+    if failure is None:
+        return UpdateOutcome(True, target, source, "automatic", "", clock.seconds()), value
+    details = f"Automatic update failed: {failure}"
+    oplog.append(FailedUpdate(target, "automatic", clock.now(), details))
+    value = _restart_on_old_revision(worker, in_flight)
+    return UpdateOutcome(False, target, source, "automatic", details, clock.seconds()), value
+
+
+def _new_code_failed(worker: Worker, target: int, source: int, clock: _Clock,
+                     error: HotUpdateError) -> tuple[UpdateOutcome, Any]:
+    # The update is done; the interrupted invocation then failed live on the new revision: it
+    # is recorded as failed and its caller gets the error, as for any failed invocation.
+    from .oplog import Failed
+
+    kind = error.kind if isinstance(error, InvocationError) else "trap"
+    worker.oplog.append(Failed(str(error), kind))
+    worker.recover()
+    raise InvocationError(str(error), "", kind)
+
+
+def _restart_on_old_revision(worker: Worker, in_flight: bool) -> Any:
+    """After a failed update: rebuild on the old revision by replay (continuing an interrupted
+    invocation there, whose result is returned)."""
+    if not in_flight:
+        worker.recover()
+        return None
+    point = recovery_point(worker.oplog.header, worker.oplog.entries)
+    component = worker.revision_component(point.revision)
+    assert component is not None
+    old = worker.build_incarnation(component, point.revision)
+    try:
+        continued = worker.replay_into(old, point, on_exhausted=lambda: worker.switch_to(old))
+    except HotUpdateError as error:
+        from .oplog import Failed
+
+        kind = error.kind if isinstance(error, InvocationError) else "trap"
+        worker.oplog.append(Failed(str(error), kind))
+        worker.recover()
+        raise InvocationError(str(error), "", kind) from None
+    worker.switch_to(old)
+    return worker.complete_interrupted(*continued) if continued is not None else None
+
+
+def _manual(worker: Worker, target: int) -> UpdateOutcome:
+    clock = _Clock()
+    source = worker.component_revision
+    oplog = worker.oplog
+    old = worker._live
+
+    def failed(details: str, restart: bool) -> UpdateOutcome:
+        oplog.append(FailedUpdate(target, "manual", clock.now(), details))
+        if restart:
+            worker.recover()
+        return UpdateOutcome(False, target, source, "manual", details, clock.seconds())
+
+    save = find_save(old.component)
+    if save is None:
+        return failed("failed to get a snapshot for manual update: revision "
+                      f"{source} does not export golem:api/save-snapshot", restart=False)
+    try:
+        snapshot = snapshot_from_save(save, worker.call_unrecorded(old, save, ()))
+    except InvocationError as error:  # a trap poisons the Store: rebuild it by replay
+        return failed(f"failed to get a snapshot for manual update: {error}", restart=True)
+    except ValueError as error:
+        return failed(f"failed to get a snapshot for manual update: {error}", restart=False)
+    oplog.append(PendingUpdate(target, "manual", clock.now(),
+                               snapshot=base64.b64encode(snapshot.payload).decode("ascii"),
+                               snapshot_mime_type=snapshot.mime_type))
+    component = worker.revision_component(target)
+    if component is None:
+        return failed(f"Manual update failed: revision {target} of {worker.component_name} "
+                      "does not exist", restart=True)
+    try:
+        candidate = worker.build_incarnation(component, target)
+        worker.instantiate(candidate, "unrecorded")
+        worker.load_snapshot(candidate, snapshot)
+    except HotUpdateError as error:
+        return failed(f"Manual update failed to load snapshot: {error}", restart=True)
+    oplog.append(SuccessfulUpdate(target, "manual", clock.now()))
+    worker.switch_to(candidate)
+    return UpdateOutcome(True, target, source, "manual", "", clock.seconds())
+
+
+def revert(worker: Worker, *, to_index: int | None = None,
+           last_invocations: int | None = None) -> None:
+    """Cut the worker's oplog back and recover, as Golem's revert does.
+
+    Args:
+        to_index: keep the first ``to_index`` oplog entries.
+        last_invocations: drop the last N invocations (with everything recorded after them).
+
+    Reverting past a successful update undoes it: the worker goes back to the earlier revision.
+    """
+    if (to_index is None) == (last_invocations is None):
+        raise UpdateError("revert needs exactly one of to_index or last_invocations")
+    with worker._lock:
+        entries = worker.oplog.entries
+        if to_index is not None:
+            if not isinstance(to_index, int) or not 0 <= to_index <= len(entries):
+                raise UpdateError(
+                    f"oplog index {to_index!r} is out of range (0..{len(entries)})")
+            cut = to_index
+        else:
+            starts = [i for i, e in enumerate(entries) if isinstance(e, Invocation)]
+            if not isinstance(last_invocations, int) or not 0 <= last_invocations <= len(starts):
+                raise UpdateError(f"cannot drop {last_invocations!r} invocations "
+                                  f"(the oplog has {len(starts)})")
+            cut = starts[len(starts) - last_invocations] if last_invocations else len(entries)
+        dropped = entries[cut:]
+        del entries[cut:]
+        try:
+            worker.recover()
+        except HotUpdateError:
+            entries.extend(dropped)  # nothing lost: put the history back and rebuild it
+            worker.recover()
+            raise
+
+
+def swap(worker: Worker, target_revision: int) -> UpdateOutcome:
+    """wasmCloud-style zero-downtime swap for a stateless component.
+
+    The target revision is linked against the host and instantiated before the swap; any
+    failure leaves the old revision serving (rollback) and returns a ``failed`` outcome.
+    """
+    with worker._lock:
+        clock = _Clock()
+        source = worker.component_revision
+        if target_revision == source:
+            raise UpdateError(f"worker {worker.name} is already at revision {target_revision}")
+        component = worker.revision_component(target_revision)
+        try:
+            if component is None:
+                raise HotUpdateError(f"revision {target_revision} of {worker.component_name} "
+                                     "does not exist")
+            candidate = worker.build_incarnation(component, target_revision)
+            worker.instantiate(candidate, "unrecorded")
+        except HotUpdateError as error:
+            return UpdateOutcome(False, target_revision, source, "swap",
+                                 f"rolled back: {error}", clock.seconds())
+        worker.oplog.append(PendingUpdate(target_revision, "swap", clock.now()))
+        worker.oplog.append(SuccessfulUpdate(target_revision, "swap", clock.now()))
+        worker.switch_to(candidate)
+        return UpdateOutcome(True, target_revision, source, "swap", "", clock.seconds())
