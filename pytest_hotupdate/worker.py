@@ -160,6 +160,8 @@ class _Recorder:
         self.pending: deque[HostCall] = deque()
         self.on_exhausted: Callable[[], None] | None = None
         self.host_error: BaseException | None = None
+        #: The interrupter of the incarnation being called (set around each call).
+        self.interrupter: Interrupter | None = None
 
     def durable_call(
         self,
@@ -178,6 +180,10 @@ class _Recorder:
             param_text = tuple(wave_encode(ty, a) for (_, ty), a in zip(params, args))
             result_text = wave_encode(result, value) if result is not None else None
             self.oplog.append(HostCall(function, result_text, param_text, native=(result, value)))
+            # As on Golem, a durable host call is where a pending interrupt takes effect: the
+            # answer is in the log, so the update's replay gets it without calling again.
+            if self.interrupter is not None and self.interrupter.interrupt_requested:
+                raise _InterruptAtHostCall()
         return value
 
     def continue_live(self) -> None:
@@ -228,6 +234,10 @@ class _Recorder:
 
 class _Interrupted(Exception):
     """A running invocation was stopped so that an update can take over."""
+
+
+class _InterruptAtHostCall(Exception):
+    """Raised from a durable host call to stop the guest for a pending update."""
 
 
 @dataclass
@@ -422,15 +432,17 @@ class Worker:
         with self._lock:
             self.recover()
 
-    def update(self, target_revision: int, mode: str = "automatic") -> UpdateOutcome:
+    def update(self, target_revision: int, mode: str = "automatic", *,
+               raise_on_failure: bool = False) -> UpdateOutcome:
         """Update the worker to ``target_revision`` (see :func:`pytest_hotupdate.update.update`).
 
         ``mode``: ``automatic`` (alias ``auto``: replay the oplog on the new revision) or
-        ``manual`` (alias ``snapshot``: old ``save`` -> new ``load``).
+        ``manual`` (alias ``snapshot``: old ``save`` -> new ``load``). Returns the outcome; a
+        failed update raises ``UpdateFailed`` only with ``raise_on_failure``.
         """
         from .update import update  # the update policies sit one layer above the worker
 
-        return update(self, target_revision, mode)
+        return update(self, target_revision, mode, raise_on_failure=raise_on_failure)
 
     @property
     def updates(self) -> tuple[UpdateRecord, ...]:
@@ -663,7 +675,7 @@ class Worker:
         current = host.CURRENT
         previous_context, previous_calling = current.context, self._calling
         current.context, self._calling = recorder, incarnation
-        interrupter = incarnation.interrupter
+        interrupter = recorder.interrupter = incarnation.interrupter
         interrupter.arm(incarnation.store, self.limits.deadline_seconds)
         try:
             try:
@@ -683,6 +695,9 @@ class Worker:
         self._recorder.host_error = None
         if isinstance(host_error, ReplayDivergence):
             return host_error
+        if isinstance(host_error, _InterruptAtHostCall):
+            interrupter.interrupt_requested = False
+            return _Interrupted()
         if host_error is not None:
             return InvocationError(
                 f"{function}: a host function raised {type(host_error).__name__}: {host_error}",

@@ -32,6 +32,7 @@ WAT_SAMPLES = [
     ("dice", "v1"),
     ("dice", "v2"),
     ("faulty", "v1"),
+    ("faulty", "v2"),
 ]
 SAVE = "golem:api/save-snapshot@1.1.0"
 LOAD = "golem:api/load-snapshot@1.1.0"

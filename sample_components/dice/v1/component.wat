@@ -1,4 +1,4 @@
-;; dice v1: exports golem:dice/api {roll, total, now-seconds, consult}; imports
+;; dice v1: exports golem:dice/api {roll, total, now-seconds, consult, ponder}; imports
 ;; wasi:random/random@0.2.0, wasi:clocks/wall-clock@0.2.0 and golem:dice/oracle.
 ;;
 ;; Canonical ABI (wasm32) notes:
@@ -47,6 +47,13 @@
     (local $answer i64)
     (local.set $answer (call $ask (local.get $ptr) (local.get $len)))
     (global.set $total (i64.add (global.get $total) (local.get $answer)))
+    (global.set $heap (global.get $heap_base))   ;; free the question
+    (local.get $answer))
+
+  ;; ponder: func(question: string) -> u64   host calls: ask; returns the answer (v1)
+  (func (export "golem:dice/api#ponder") (param $ptr i32) (param $len i32) (result i64)
+    (local $answer i64)
+    (local.set $answer (call $ask (local.get $ptr) (local.get $len)))
     (global.set $heap (global.get $heap_base))   ;; free the question
     (local.get $answer))
 

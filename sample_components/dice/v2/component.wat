@@ -2,7 +2,7 @@
 ;; get-random-u64 (a different host-call sequence: replaying a v1 history that
 ;; contains `roll` diverges).
 ;;
-;; Exports golem:dice/api {roll, total, now-seconds, consult}; imports
+;; Exports golem:dice/api {roll, total, now-seconds, consult, ponder}; imports
 ;; wasi:random/random@0.2.0, wasi:clocks/wall-clock@0.2.0 and golem:dice/oracle.
 ;;
 ;; Canonical ABI (wasm32) notes:
@@ -54,6 +54,13 @@
     (global.set $total (i64.add (global.get $total) (local.get $answer)))
     (global.set $heap (global.get $heap_base))   ;; free the question
     (local.get $answer))
+
+  ;; ponder: func(question: string) -> u64   host calls: ask; returns the answer + 1000 (v2: a different result for the same host calls)
+  (func (export "golem:dice/api#ponder") (param $ptr i32) (param $len i32) (result i64)
+    (local $answer i64)
+    (local.set $answer (call $ask (local.get $ptr) (local.get $len)))
+    (global.set $heap (global.get $heap_base))   ;; free the question
+    (i64.add (local.get $answer) (i64.const 1000)))
 
   ;; cabi_realloc(old_ptr, old_size, align, new_size) -> ptr: bump allocator
   ;; (see counter v3 for the commented version).
