@@ -19,6 +19,7 @@ live), calling a function without recording it, and switching incarnations.
 from __future__ import annotations
 
 import base64
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -291,7 +292,7 @@ class RecoveryPoint:
     snapshot: Snapshot | None
 
 
-def recovery_point(header: OplogHeader, entries: list[Entry]) -> RecoveryPoint:
+def recovery_point(header: OplogHeader, entries: Iterable[Entry]) -> RecoveryPoint:
     """Fold the update entries of an oplog into the revision and the recovery start."""
     revision, start, snapshot = header.revision, 0, None
     pending: dict[tuple[int, str], PendingUpdate] = {}
@@ -552,7 +553,7 @@ class Worker:
         self,
         incarnation: Incarnation,
         point: RecoveryPoint,
-        entries: list[Entry] | None = None,
+        entries: Iterable[Entry] | None = None,
         on_exhausted: Callable[[], None] | None = None,
     ) -> tuple[_CallPlan, Any] | None:
         """Instantiate ``incarnation`` and replay the oplog from ``point`` into it.
@@ -564,7 +565,7 @@ class Worker:
         """
         entries = self.oplog.entries if entries is None else entries
         recorder = self._recorder
-        groups = group_invocations(entries[point.start:])
+        groups = group_invocations(itertools.islice(entries, point.start, None))
         first = next(groups, None)
         prelude: list[HostCall] = []
         if first is not None and first.invocation is None:

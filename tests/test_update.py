@@ -416,3 +416,27 @@ def test_interrupted_invocation_returns_the_new_codes_result(
     assert future.result(10) == 1007  # the new code's result
     assert worker.invoke("golem:dice/api.{ponder}", "again") == 1007
     worker.close()
+
+
+def test_replay_history_of_a_recorded_oplog_file(
+    registry: Registry, sample, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    from pytest_hotupdate.update import replay_history
+
+    registry.add("dice", sample("dice", "v1"))
+    worker = registry.worker("dice", host_functions={"golem:dice/oracle.{ask}": lambda q: 3})
+    worker.invoke("golem:dice/api.{consult}", "x")
+    worker.invoke("golem:dice/api.{now-seconds}")
+    worker.save_oplog(tmp_path / "good.jsonl")
+    worker.invoke("golem:dice/api.{roll}")
+    worker.save_oplog(tmp_path / "bad.jsonl")
+    v2 = sample("dice", "v2")
+    good = replay_history(v2, tmp_path / "good.jsonl", runtime=registry.runtime)
+    assert (good.ok, good.divergence, good.invocations) == (True, None, 2)
+    bad = replay_history(v2, tmp_path / "bad.jsonl", runtime=registry.runtime)
+    assert not bad.ok and bad.invocations == 3
+    assert bad.divergence is not None and bad.divergence.startswith(
+        "invocation #2 golem:dice/api.{roll}(): expected host call")
+    # The oracle is never needed: its answers come from the log.
+    assert replay_history(sample("dice", "v1"), tmp_path / "bad.jsonl",
+                          runtime=registry.runtime).ok
