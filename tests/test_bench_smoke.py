@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIGURES = [
     "invoke increment (recorded)",
     "replay 1,000 invocations",  # 10,000 in a full run
+    "automatic update after 1,000 invocations",
     "cached load vs cold compile (counter v1 WAT",  # cart v1 in a full run
 ]
 HEADER = ["figure", "value", "baseline", "ratio", "target", "pass/fail"]
