@@ -35,7 +35,15 @@ from typing import Any
 
 from .errors import HotUpdateError, InvocationError, UpdateError
 from .host import HostFunctions
-from .oplog import Entry, FailedUpdate, Invocation, PendingUpdate, SuccessfulUpdate, read_oplog
+from .oplog import (
+    Entry,
+    Failed,
+    FailedUpdate,
+    Invocation,
+    PendingUpdate,
+    SuccessfulUpdate,
+    read_oplog,
+)
 from .runtime import Runtime
 from .snapshot import find_save, snapshot_from_save
 from .worker import Incarnation, Worker, recovery_point
@@ -167,7 +175,7 @@ def _pre_check(worker: Worker, target: int, mode: str) -> None:
     if target == worker.component_revision:
         raise UpdateError(
             f"worker {worker.name} is already at revision {target} of {worker.component_name}")
-    if mode == "automatic" and getattr(worker, "_automatic_target", None) == target:
+    if mode == "automatic" and worker.automatic_update_target == target:
         raise UpdateError(
             f"an automatic update of worker {worker.name} to revision {target} is already pending")
 
@@ -189,13 +197,15 @@ class _Clock:
 def _request_automatic(worker: Worker, target: int) -> UpdateOutcome:
     with _requests_lock:
         _pre_check(worker, target, "automatic")
-        worker._automatic_target = target  # type: ignore[attr-defined]
+        worker.automatic_update_target = target
     try:
         future: Future[UpdateOutcome] = Future()
         if worker.status == "running" and worker.pending_interrupt is None:
             def takeover(w: Worker, _unused: Any) -> Any:
-                outcome, value = _automatic(w, target, in_flight=True)
+                outcome, value, failure = _automatic(w, target, in_flight=True)
                 future.set_result(outcome)
+                if failure is not None:
+                    raise failure  # the interrupted invocation's own failure, for its caller
                 return value
 
             worker.pending_interrupt = takeover
@@ -205,16 +215,18 @@ def _request_automatic(worker: Worker, target: int) -> UpdateOutcome:
                 return future.result()
             worker.pending_interrupt = None
             worker._live.interrupter.interrupt_requested = False
-            outcome, _ = _automatic(worker, target, in_flight=False)
+            outcome, _, _ = _automatic(worker, target, in_flight=False)
             return outcome
     finally:
         with _requests_lock:
-            worker._automatic_target = None  # type: ignore[attr-defined]
+            worker.automatic_update_target = None
 
 
-def _automatic(worker: Worker, target: int, in_flight: bool) -> tuple[UpdateOutcome, Any]:
-    """Run an automatic update; with ``in_flight``, also finish the interrupted invocation and
-    return its result (from the new code on success, from the old code on failure)."""
+def _automatic(worker: Worker, target: int, in_flight: bool
+               ) -> tuple[UpdateOutcome, Any, InvocationError | None]:
+    """Run an automatic update. With ``in_flight``, also finish the interrupted invocation: its
+    result (from the new code on success, from the old code on failure) is returned, or the
+    error it failed with, which its caller gets."""
     clock = _Clock()
     source = worker.component_revision
     oplog = worker.oplog
@@ -242,48 +254,43 @@ def _automatic(worker: Worker, target: int, in_flight: bool) -> tuple[UpdateOutc
             elif not committed:
                 commit(candidate)
         except HotUpdateError as error:
-            if committed:  # replay succeeded; the continued invocation failed on the new code
-                return _new_code_failed(worker, target, source, clock, error)
-            failure = str(error)
+            if not committed:
+                failure = str(error)
+            else:  # the update is done; the continued invocation then failed on the new code
+                outcome = UpdateOutcome(True, target, source, "automatic", "", clock.seconds())
+                return outcome, None, _record_failed_invocation(worker, error)
     if failure is None:
-        return UpdateOutcome(True, target, source, "automatic", "", clock.seconds()), value
+        return UpdateOutcome(True, target, source, "automatic", "", clock.seconds()), value, None
     details = f"Automatic update failed: {failure}"
     oplog.append(FailedUpdate(target, "automatic", clock.now(), details))
-    value = _restart_on_old_revision(worker, in_flight)
-    return UpdateOutcome(False, target, source, "automatic", details, clock.seconds()), value
-
-
-def _new_code_failed(worker: Worker, target: int, source: int, clock: _Clock,
-                     error: HotUpdateError) -> tuple[UpdateOutcome, Any]:
-    # The update is done; the interrupted invocation then failed live on the new revision: it
-    # is recorded as failed and its caller gets the error, as for any failed invocation.
-    from .oplog import Failed
-
-    kind = error.kind if isinstance(error, InvocationError) else "trap"
-    worker.oplog.append(Failed(str(error), kind))
-    worker.recover()
-    raise InvocationError(str(error), "", kind)
-
-
-def _restart_on_old_revision(worker: Worker, in_flight: bool) -> Any:
-    """After a failed update: rebuild on the old revision by replay (continuing an interrupted
-    invocation there, whose result is returned)."""
+    outcome = UpdateOutcome(False, target, source, "automatic", details, clock.seconds())
     if not in_flight:
         worker.recover()
-        return None
+        return outcome, None, None
+    try:
+        return outcome, _continue_on_old_revision(worker), None
+    except HotUpdateError as error:
+        return outcome, None, _record_failed_invocation(worker, error)
+
+
+def _record_failed_invocation(worker: Worker, error: HotUpdateError) -> InvocationError:
+    """An interrupted invocation failed where it was continued: record it as failed, rebuild
+    the worker, and give its caller the error, as for any failed invocation."""
+    kind = error.kind if isinstance(error, InvocationError) else "trap"
+    function = error.function if isinstance(error, InvocationError) else ""
+    worker.oplog.append(Failed(str(error), kind))
+    worker.recover()
+    return InvocationError(str(error), function, kind)
+
+
+def _continue_on_old_revision(worker: Worker) -> Any:
+    """After a failed update of a running invocation: rebuild on the old revision by replay
+    and continue the interrupted invocation there; return its result."""
     point = recovery_point(worker.oplog.header, worker.oplog.entries)
     component = worker.revision_component(point.revision)
     assert component is not None
     old = worker.build_incarnation(component, point.revision)
-    try:
-        continued = worker.replay_into(old, point, on_exhausted=lambda: worker.switch_to(old))
-    except HotUpdateError as error:
-        from .oplog import Failed
-
-        kind = error.kind if isinstance(error, InvocationError) else "trap"
-        worker.oplog.append(Failed(str(error), kind))
-        worker.recover()
-        raise InvocationError(str(error), "", kind) from None
+    continued = worker.replay_into(old, point, on_exhausted=lambda: worker.switch_to(old))
     worker.switch_to(old)
     return worker.complete_interrupted(*continued) if continued is not None else None
 

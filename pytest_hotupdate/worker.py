@@ -208,6 +208,8 @@ class _Recorder:
                 expected=entry.function,
                 got=function,
             )
+        if not self.pending and self.on_exhausted is not None:
+            self.continue_live()  # the replay has reached the end of the log
         if result is None:
             return None
         if entry.native is not None and entry.native[0] == result:
@@ -354,6 +356,8 @@ class Worker:
         self._executor: ThreadPoolExecutor | None = None
         #: An update waiting to take over the running invocation (see update.py).
         self.pending_interrupt: Callable[[Worker, Any], Any] | None = None
+        #: The target of the automatic update in progress, if any (refuses a duplicate).
+        self.automatic_update_target: int | None = None
         runtime.ticker.start()
         self._live = self.build_incarnation(component, revision)
         self.instantiate(self._live)
@@ -809,22 +813,29 @@ class Worker:
         _check_consumed(recorder, index, invocation)
         _compare_result(index, invocation, plan, group.outcome, value)
 
-    def _replay_call(self, incarnation: Incarnation, index: int, invocation: Invocation
-                     ) -> tuple[_CallPlan, Any]:
+    def _prepare_replay(self, incarnation: Incarnation, index: int, invocation: Invocation
+                        ) -> tuple[_CallPlan, list[Any]]:
+        """The function and lowered arguments of a recorded invocation, or a divergence."""
         try:
             plan = self._plan(incarnation.component, invocation.function)
         except InvocationError as error:
             raise _divergence(index, invocation, f"the function no longer exists: {error}")
         args = _replay_args(plan, invocation, index)
         try:
-            lowered = self._lower(plan, args, incarnation)
+            return plan, self._lower(plan, args, incarnation)
         except InvocationError as error:
             raise _divergence(index, invocation, f"its arguments no longer type-check: {error}")
+
+    def _replay_call(self, incarnation: Incarnation, index: int, invocation: Invocation,
+                     prepared: tuple[_CallPlan, list[Any]] | None = None) -> tuple[_CallPlan, Any]:
+        plan, lowered = prepared or self._prepare_replay(incarnation, index, invocation)
         try:
             return plan, self._call(incarnation, plan, lowered)
         except ReplayDivergence as error:
             raise _divergence(index, invocation, str(error), error.expected, error.got) from None
         except InvocationError as error:
+            if not self._recorder.replaying:
+                raise  # it failed after the replay had caught up: an ordinary failure
             raise _divergence(index, invocation, f"the replayed call failed: {error}") from None
 
     def _continue_interrupted(self, incarnation: Incarnation, index: int,
@@ -836,7 +847,10 @@ class Worker:
         recorder.replaying = True
         recorder.pending = deque(group.host_calls)
         recorder.on_exhausted = on_exhausted
-        plan, value = self._replay_call(incarnation, index, invocation)
+        prepared = self._prepare_replay(incarnation, index, invocation)
+        if not recorder.pending:
+            recorder.continue_live()  # nothing recorded: the whole call runs live
+        plan, value = self._replay_call(incarnation, index, invocation, prepared)
         if recorder.replaying:
             _check_consumed(recorder, index, invocation)
             recorder.continue_live()  # the log ran out exactly at the end of the call

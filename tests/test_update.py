@@ -299,10 +299,10 @@ def test_same_automatic_update_pending_is_refused(
     _wait_running(worker)
     first = threading.Thread(target=worker.update, args=(1,))
     # The first request waits for the interrupted `spin` to finish (its deadline) on v2.
-    worker._automatic_target = 1  # type: ignore[attr-defined]  # as the first request sets it
+    worker.automatic_update_target = 1  # as the first request sets it
     with pytest.raises(UpdateError, match="already pending"):
         worker.update(1)
-    worker._automatic_target = None  # type: ignore[attr-defined]
+    worker.automatic_update_target = None
     first.start()
     first.join(30)
     worker.close()
