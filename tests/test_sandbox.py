@@ -219,3 +219,18 @@ def test_http_grant_fetches_from_the_local_server(
     assert http_server.paths == ["/hello"]
     # Still no files: the HTTP grant is only the HTTP grant.
     assert_err(call(worker, "read-file", "/etc/passwd"), leaks=("root:",))
+
+
+def test_stdout_and_stderr_are_captured_per_worker(registry: Registry, sample) -> None:  # type: ignore[no-untyped-def]
+    from pytest_hotupdate.oplog import Log
+
+    registry.add("sandbox", sample("sandbox", "v1"))
+    first, second = registry.worker("sandbox"), registry.worker("sandbox")
+    first.invoke("golem:sandbox/api.{say}", "hello from one")
+    second.invoke("golem:sandbox/api.{say}", "two")
+    assert first.stdout == "hello from one\n" and first.stderr == "said 14 characters\n"
+    assert second.stdout == "two\n"
+    logged = "".join(e.text for e in first.oplog if isinstance(e, Log) and e.stream == "stdout")
+    assert logged == "hello from one\n"
+    first.restart()  # replayed output is not captured twice
+    assert first.stdout == "hello from one\n"

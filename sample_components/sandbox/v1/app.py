@@ -6,6 +6,7 @@ value (`err("...")` or `none`), never as a trap.
 import encodings.idna  # noqa: F401  (socket encodes host names with it; load it at build time)
 import os
 import socket
+import sys
 from urllib.parse import urlsplit
 
 from componentize_py_types import Err
@@ -118,6 +119,10 @@ class Api(exports.Api):
             return len(os.environ)
         except Exception:
             return 0
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+        print(f"said {len(text)} characters", file=sys.stderr, flush=True)
 
     def open_socket(self, host: str, port: int) -> None:
         try:
