@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import wasmtime
-from wasmtime import _ffi as ffi
 from wasmtime.component import Linker
 
 from .component import ImportedFunction, LoadedComponent
@@ -77,7 +76,8 @@ class SandboxGrants:
         args: command-line arguments the guest sees.
         dirs: ``(host_path, guest_path, writable)`` directories to preopen.
         http: allow outgoing HTTP (``wasi:http/outgoing-handler``); otherwise requests are denied.
-        network: allow sockets (``wasi:sockets``) and name lookup.
+        network: allow sockets (``wasi:sockets``): refused with a clear error, as wasmtime-py
+            50 cannot open WASI p2 sockets to a guest.
     """
 
     env: tuple[tuple[str, str], ...] = ()
@@ -364,9 +364,11 @@ def make_wasi_config(
                 f"cannot grant directory {host_path} (as {guest_path}): not a readable directory"
             ) from None
     if grants.network:
-        # wasmtime-py has no method for these two settings; the C API has.
-        ffi.wasi_config_inherit_network(config.ptr())
-        ffi.wasi_config_allow_ip_name_lookup(config.ptr(), True)
+        # wasmtime 50's C API passes these to WASI p2 for name lookup only: TCP connections are
+        # still refused (the sandbox test checks both), so a network grant cannot be honoured.
+        raise HotUpdateError(
+            "a network grant is not supported: wasmtime-py 50 keeps WASI p2 sockets closed "
+            "(outgoing HTTP can be granted with http=True)")
     config.stdout_custom = stdout
     config.stderr_custom = stderr
     return config

@@ -234,3 +234,11 @@ def test_stdout_and_stderr_are_captured_per_worker(registry: Registry, sample) -
     assert logged == "hello from one\n"
     first.restart()  # replayed output is not captured twice
     assert first.stdout == "hello from one\n"
+
+
+def test_a_network_grant_is_refused_clearly(registry: Registry, sample) -> None:  # type: ignore[no-untyped-def]
+    from pytest_hotupdate.errors import HotUpdateError
+
+    registry.add("sandbox", sample("sandbox", "v1"))
+    with pytest.raises(HotUpdateError, match="network grant is not supported"):
+        registry.worker("sandbox", grants=SandboxGrants(network=True))
