@@ -519,7 +519,7 @@ def _type_changes(ctx: _Ctx) -> Iterator[Finding]:
         name = new.name
         if old.kind is not new.kind:
             yield make_finding(
-                "type-kind-changed", path,
+                "type-kind-changed", _type_path(ctx.old, old.key, old.kind),
                 f"type {name} changed from a {old.kind.value} to a {new.kind.value}",
                 f"{old.kind.value} {name}", f"{new.kind.value} {name}",
             )
