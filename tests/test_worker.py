@@ -302,3 +302,15 @@ def test_oplog_saved_by_a_worker_round_trips(counter: Registry, tmp_path: Path) 
     loaded = Oplog.load(tmp_path / "w.jsonl")
     assert loaded.entries == worker.oplog.entries
     assert loaded.header.worker == "w"
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 65_537, 1_000_000])
+def test_large_byte_lists_round_trip_exactly(faulty: Registry, size: int) -> None:
+    import os
+
+    worker = faulty.worker("faulty")
+    data = os.urandom(size)
+    assert worker.invoke("golem:faulty/api.{echo-bytes}", data) == data
+    assert worker.invoke("golem:faulty/api.{echo-bytes}", bytearray(data)) == data
+    entry = worker.oplog.entries[0]
+    assert entry.params[0] == "[" + ", ".join(str(b) for b in data) + "]"
