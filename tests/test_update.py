@@ -28,6 +28,40 @@ def _oplog_state(worker: Worker) -> tuple[int, str]:
     return worker.component_revision, worker.oplog.to_jsonl()
 
 
+class SlowOracle:
+    """A `golem:dice/oracle.{ask}` that blocks until released, so that an update can be
+    requested while an invocation is running."""
+
+    def __init__(self, answer: int) -> None:
+        self.answer = answer
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, question: str) -> int:
+        self.started.set()
+        self.release.wait(10)
+        return self.answer
+
+    def update_while_blocked(self, worker: Worker, target: int):  # type: ignore[no-untyped-def]
+        """Request an update from another thread while the oracle blocks; return its outcome."""
+        assert self.started.wait(10)
+        results: list = []
+        updater = threading.Thread(target=lambda: results.append(worker.update(target)))
+        updater.start()
+        time.sleep(0.05)
+        self.release.set()  # the host call returns; the interrupt takes effect there
+        updater.join(10)
+        (outcome,) = results
+        return outcome
+
+
+def _dice_with_slow_oracle(registry: Registry, sample, answer: int):  # type: ignore[no-untyped-def]
+    registry.add("dice", sample("dice", "v1"))
+    registry.add("dice", sample("dice", "v2"))
+    oracle = SlowOracle(answer)
+    worker = registry.worker("dice", revision=0, host_functions={"golem:dice/oracle.{ask}": oracle})
+    return worker, oracle
+
+
 # 1
 def test_automatic_update_of_a_fresh_worker_succeeds(counter: Registry) -> None:
     worker = counter.worker("counter", revision=0)
@@ -112,29 +146,13 @@ def test_automatic_update_fails_when_host_calls_differ(
 def test_automatic_update_during_a_running_invocation(
     registry: Registry, sample  # type: ignore[no-untyped-def]
 ) -> None:
-    registry.add("dice", sample("dice", "v1"))
-    registry.add("dice", sample("dice", "v2"))
-    started, release = threading.Event(), threading.Event()
-
-    def slow_oracle(question: str) -> int:
-        started.set()
-        release.wait(10)
-        return 4
-
-    worker = registry.worker("dice", revision=0, host_functions={
-        "golem:dice/oracle.{ask}": slow_oracle})
+    worker, oracle = _dice_with_slow_oracle(registry, sample, answer=4)
     worker.invoke("golem:dice/api.{now-seconds}")
     future = worker.invoke_async("golem:dice/api.{consult}", "slow")
-    assert started.wait(10)
+    assert oracle.started.wait(10)
     assert worker.metadata.status == "running"
-    updater = threading.Thread(target=lambda: results.append(worker.update(1)))
-    results: list = []
-    updater.start()
-    time.sleep(0.05)
-    release.set()  # the host call returns; the interrupt lands at the next epoch check
-    updater.join(10)
+    outcome = oracle.update_while_blocked(worker, 1)
     assert future.result(10) == 4
-    (outcome,) = results
     assert outcome.succeeded, outcome.details
     assert worker.component_revision == 1
     # The oracle was called once: the partial invocation's host call was replayed from the log.
@@ -166,28 +184,11 @@ def test_interrupted_invocation_continues_on_the_new_code(
 def test_interrupted_invocation_diverging_continues_on_the_old_code(
     registry: Registry, sample  # type: ignore[no-untyped-def]
 ) -> None:
-    registry.add("dice", sample("dice", "v1"))
-    registry.add("dice", sample("dice", "v2"))
-    started, release = threading.Event(), threading.Event()
-
-    def slow_oracle(question: str) -> int:
-        started.set()
-        release.wait(10)
-        return 2
-
-    worker = registry.worker("dice", revision=0, host_functions={
-        "golem:dice/oracle.{ask}": slow_oracle})
+    worker, oracle = _dice_with_slow_oracle(registry, sample, answer=2)
     roll = worker.invoke("golem:dice/api.{roll}")  # v2 diverges on this one
     future = worker.invoke_async("golem:dice/api.{consult}", "q")
-    assert started.wait(10)
-    results: list = []
-    updater = threading.Thread(target=lambda: results.append(worker.update(1)))
-    updater.start()
-    time.sleep(0.05)
-    release.set()
-    updater.join(10)
+    outcome = oracle.update_while_blocked(worker, 1)
     assert future.result(10) == 2  # finished on the old code
-    (outcome,) = results
     assert not outcome.succeeded and "expected host call" in outcome.details
     assert worker.component_revision == 0 and worker.update_counts() == (0, 0, 1)
     assert worker.invoke("golem:dice/api.{total}") == roll + 2
@@ -390,29 +391,15 @@ def test_several_updates_in_a_row_and_restart(counter: Registry) -> None:
 def test_interrupted_invocation_returns_the_new_codes_result(
     registry: Registry, sample  # type: ignore[no-untyped-def]
 ) -> None:
-    registry.add("dice", sample("dice", "v1"))
-    registry.add("dice", sample("dice", "v2"))
-    started, release = threading.Event(), threading.Event()
-
-    def slow_oracle(question: str) -> int:
-        started.set()
-        release.wait(10)
-        return 7
-
-    worker = registry.worker("dice", revision=0, host_functions={
-        "golem:dice/oracle.{ask}": slow_oracle})
+    worker, oracle = _dice_with_slow_oracle(registry, sample, answer=7)
+    oracle.release.set()
     assert worker.invoke("golem:dice/api.{ponder}", "warm-up") == 7  # v1's answer
-    started.clear()
     revert(worker, last_invocations=1)  # a finished ponder would diverge on v2
+    oracle.started.clear()
+    oracle.release.clear()
     future = worker.invoke_async("golem:dice/api.{ponder}", "q")
-    assert started.wait(10)
-    results: list = []
-    updater = threading.Thread(target=lambda: results.append(worker.update(1)))
-    updater.start()
-    time.sleep(0.05)
-    release.set()
-    updater.join(10)
-    assert results[0].succeeded, results[0].details
+    outcome = oracle.update_while_blocked(worker, 1)
+    assert outcome.succeeded, outcome.details
     assert future.result(10) == 1007  # the new code's result
     assert worker.invoke("golem:dice/api.{ponder}", "again") == 1007
     worker.close()
