@@ -193,8 +193,8 @@ def _run(
     report = checker.check(paths)
     if color is None:
         color = output is None and fmt == "text" and _stdout_is_terminal()
-    text = render(report, fmt, color=bool(color) and fmt == "text")
-    _emit(text, output)
+    color = bool(color) and fmt == "text"
+    _emit(text=render(report, fmt, color=color), output=output, color=color)
     return report.exit_code
 
 
@@ -209,13 +209,13 @@ def _stdout_is_terminal() -> bool:
         return False
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str, output: str | None, color: bool = False) -> None:
     import click
 
     from .errors import CheckError
 
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=color)  # click strips ANSI codes unless told
         return
     try:
         with open(output, "w", encoding="utf-8") as fh:
