@@ -45,6 +45,8 @@ if not __package__ and str(ROOT) not in sys.path:  # `python bench/run.py`
 import wasmtime  # noqa: E402
 import wasmtime.component as wc  # noqa: E402
 
+from bench import scale  # noqa: E402
+from bench.common import Row, _ms, _progress, _us, run_child  # noqa: E402
 from pytest_hotupdate.registry import Registry  # noqa: E402
 from pytest_hotupdate.runtime import Runtime  # noqa: E402
 from pytest_hotupdate.worker import Worker  # noqa: E402
@@ -76,34 +78,6 @@ runtime.load(sys.argv[1])
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "compiled": runtime.components.compile_count}))
 """
-
-
-@dataclass
-class Row:
-    figure: str
-    value: str
-    baseline: str
-    ratio: float
-    target: str
-    passed: bool
-    informational: bool = False
-
-    @property
-    def status(self) -> str:
-        word = "pass" if self.passed else "FAIL"
-        return f"{word} (info)" if self.informational else word
-
-
-def _progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def _us(seconds: float) -> str:
-    return f"{seconds * 1e6:.1f} µs"
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 # --------------------------------------------------------------------------- machine
@@ -252,15 +226,7 @@ def bench_update(runtime: Runtime, raw: RawCounter, v1: Path, v2: Path, count: i
 
 
 def _load_in_child(path: Path, cache_dir: Path) -> tuple[float, int]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), str(cache_dir)],
-        capture_output=True, text=True, env=env, timeout=CHILD_TIMEOUT_S, check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"load subprocess failed (exit {proc.returncode}):\n{proc.stderr}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads(run_child(_CHILD, str(path), str(cache_dir)).strip().splitlines()[-1])
     return float(result["seconds"]), int(result["compiled"])
 
 
@@ -341,8 +307,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_replay(runtime, raw, counter, replay, repeat),
             bench_update(runtime, raw, counter, build("counter", "v2"), replay, repeat),
         ]
+        rows += [
+            scale.bench_bytes(runtime, 100_000 if args.quick else 1_000_000, repeat),
+            scale.bench_linearity(runtime, QUICK_REPLAY if args.quick else FULL_REPLAY, repeat),
+        ]
     # The >= 20 target is about the 18 MB component; the WAT stand-in only smoke-tests the path.
     rows.append(bench_load(load_path, load_what, repeat, informational=args.quick))
+    rows.append(scale.bench_oplog_memory(10_000 if args.quick else 100_000))
+    rows.append(scale.bench_idle_workers(100 if args.quick else 1_000))
 
     for text in machine_lines():
         print(text)

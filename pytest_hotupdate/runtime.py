@@ -169,6 +169,12 @@ _KIND_U8 = ffi.WASMTIME_COMPONENT_U8.value
 _KIND_BOOL = ffi.WASMTIME_COMPONENT_BOOL.value
 
 
+def _view(data: Any, count: int) -> memoryview:
+    """A writable byte view of ``count`` C API values starting at ``data`` (no copy)."""
+    address = ctypes.cast(data, ctypes.c_void_p).value
+    return memoryview((ctypes.c_char * (count * _VAL_SIZE)).from_address(address)).cast("B")
+
+
 class _BytesList:
     """``list<u8>`` <-> ``bytes`` by bulk copies.
 
@@ -184,11 +190,11 @@ class _BytesList:
         raw = ffi.wasmtime_component_vallist_t()
         ffi.wasmtime_component_vallist_new_uninit(raw, count)
         if count:
-            layout = bytearray(count * _VAL_SIZE)
+            # Write the kind tag and the u8 payload of every element straight into the list's
+            # memory; the rest of each value is never read for a u8.
+            layout = _view(raw.data, count)
             layout[0::_VAL_SIZE] = bytes((_KIND_U8,)) * count
             layout[_PAYLOAD_OFFSET::_VAL_SIZE] = value
-            ctypes.memmove(raw.data, (ctypes.c_char * len(layout)).from_buffer(layout),
-                           len(layout))
         ptr.contents.kind = ffi.WASMTIME_COMPONENT_LIST
         ptr.contents.of.list = raw
 
@@ -197,10 +203,10 @@ class _BytesList:
         try:
             if not raw.size:
                 return b""
-            layout = ctypes.string_at(raw.data, raw.size * _VAL_SIZE)
+            layout = _view(raw.data, raw.size)
             if layout[0::_VAL_SIZE] != bytes((_KIND_U8,)) * raw.size:
                 raise TypeError("list<u8> holds values that are not u8")
-            return layout[_PAYLOAD_OFFSET::_VAL_SIZE]
+            return layout[_PAYLOAD_OFFSET::_VAL_SIZE].tobytes()
         finally:
             ffi.wasmtime_component_vallist_delete(ctypes.byref(raw))
 

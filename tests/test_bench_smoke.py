@@ -15,7 +15,11 @@ FIGURES = [
     "invoke increment (recorded)",
     "replay 1,000 invocations",  # 10,000 in a full run
     "automatic update after 1,000 invocations",
+    "list<u8> 100 KB in + out (snapshot path)",
+    "replay 10,000 vs 1,000 invocations",
     "cached load vs cold compile (counter v1 WAT",  # cart v1 in a full run
+    "replay of a 10,000-entry oplog file: peak memory growth",
+    "memory per idle worker (100 live WAT workers)",
 ]
 HEADER = ["figure", "value", "baseline", "ratio", "target", "pass/fail"]
 
