@@ -314,3 +314,17 @@ def test_large_byte_lists_round_trip_exactly(faulty: Registry, size: int) -> Non
     assert worker.invoke("golem:faulty/api.{echo-bytes}", bytearray(data)) == data
     entry = worker.oplog.entries[0]
     assert entry.params[0] == "[" + ", ".join(str(b) for b in data) + "]"
+
+
+def test_two_processes_compile_a_component_once(sample, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    code = ("import sys; from pytest_hotupdate.runtime import Runtime; from pathlib import Path; "
+            "r = Runtime(cache_dir=Path(sys.argv[2])); r.load(sys.argv[1]); "
+            "print(r.components.compile_count)")
+    path = str(sample("dice", "v2"))
+    procs = [subprocess.Popen([sys.executable, "-c", code, path, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    counts = [int(p.communicate(timeout=60)[0]) for p in procs]
+    assert sorted(counts) == [0, 1]
