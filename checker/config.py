@@ -172,6 +172,11 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
     found = find_pyproject(start or Path.cwd())
     if found is None:
         return Config()
+    try:
+        if "hotupdate" not in found.read_text(encoding="utf-8", errors="replace"):
+            return Config()  # no [tool.hotupdate]: skip parsing (start-up time)
+    except OSError as exc:
+        raise ConfigError(str(found), f"cannot read: {exc.strerror or exc}") from None
     doc = _read_toml(found)
     tool = doc.get("tool")
     table = tool.get("hotupdate") if isinstance(tool, dict) else None
