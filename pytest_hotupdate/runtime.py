@@ -24,7 +24,7 @@ import wasmtime
 import wasmtime.component as wc
 from wasmtime import _ffi as ffi
 from wasmtime.component import Func, Linker, Record
-from wasmtime.component._enter import maybe_raise_last_exn
+from wasmtime.component import _enter
 
 from . import host
 from .component import ComponentCache, EngineConfig, LoadedComponent, make_engine
@@ -296,9 +296,10 @@ class DirectFunc:
                 1 if result_space is not None else 0,
             )
             if error:
-                raised = wasmtime.WasmtimeError._from_ptr(error)
-                maybe_raise_last_exn()
-                raise raised
+                # Not wasmtime-py's maybe_raise_last_exn(): its one module-wide slot holds the
+                # last host-function exception of *any* thread. The worker keeps its own.
+                _enter.LAST_EXCEPTION = None
+                raise wasmtime.WasmtimeError._from_ptr(error)
             if result_space is None:
                 return None
             return result_type.convert_from_c(result_space)
