@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import Any, BinaryIO, ClassVar, TextIO
 
 from .errors import OplogError
 
@@ -286,7 +286,7 @@ def read_oplog(path: str | os.PathLike[str]) -> tuple[OplogHeader, Iterator[Entr
     """
     where = str(path)
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, "rb")  # decoded line by line, so a bad byte gets its line number
     except FileNotFoundError:
         raise OplogError(f"{where}: no such oplog file", where) from None
     except IsADirectoryError:
@@ -294,7 +294,7 @@ def read_oplog(path: str | os.PathLike[str]) -> tuple[OplogHeader, Iterator[Entr
     except OSError as error:
         raise OplogError(f"{where}: cannot read: {error.strerror}", where) from None
     try:
-        first = handle.readline()
+        first = _decode(handle.readline(), where, 1)
         header = _parse_header(first, where)
     except BaseException:
         handle.close()
@@ -342,9 +342,22 @@ def _parse_json(line: str, where: str, number: int) -> Any:
         ) from None
 
 
-def _iter_entries(handle: TextIO, where: str) -> Iterator[Entry]:
+def _decode(raw: bytes, where: str, number: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise OplogError(
+            f"{where}:{number}: not UTF-8 text (byte {raw[error.start]:#04x} at column "
+            f"{error.start + 1})",
+            where,
+            number,
+        ) from None
+
+
+def _iter_entries(handle: BinaryIO, where: str) -> Iterator[Entry]:
     with handle:
-        for number, line in enumerate(handle, start=2):
+        for number, raw in enumerate(handle, start=2):
+            line = _decode(raw, where, number)
             if not line.strip():
                 continue
             yield entry_from_dict(_parse_json(line, where, number), where, number)

@@ -6,6 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# `--hypothesis-profile=fuzz`: the dedicated fuzz run (`pytest -m fuzz`), 10,000 inputs per test.
+settings.register_profile("fuzz", max_examples=10_000, deadline=None)
 
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.runtime import Runtime
