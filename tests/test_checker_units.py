@@ -1,0 +1,298 @@
+"""Units of the checker: type directions, host profiles, prefetching, --history plumbing,
+configuration details, import lightness, docs and packaging files, the benchmark's shape."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from checker import tool, version
+from checker.api import Checker
+from checker.cli import command
+from checker.compat import Direction, TypePair, combine, compare
+from checker.config import load_config
+from checker.errors import ConfigError
+from checker.hosts import HOSTS, Status, get_host
+from checker.model import ListType, OptionType, Prim, ResultType, TupleType, World
+from checker.rules import RULES
+from checker.wit import load_worlds
+from sample_components.build import build
+from tests.checker_cases import env_without_bytecode_flag
+
+REPO = Path(__file__).resolve().parent.parent
+EMPTY = World("x", "x", (), ())
+PAIR = TypePair(EMPTY, EMPTY)
+
+
+# --------------------------------------------------------------------------- directions
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("u8", "u16", Direction.WIDER), ("u32", "u64", Direction.WIDER),
+        ("u64", "u32", Direction.NARROWER), ("u16", "s32", Direction.WIDER),
+        ("u32", "s32", Direction.CHANGED), ("s8", "u8", Direction.CHANGED),
+        ("f32", "f64", Direction.WIDER), ("f64", "f32", Direction.NARROWER),
+        ("u32", "f64", Direction.CHANGED), ("char", "string", Direction.CHANGED),
+        ("string", "string", Direction.SAME),
+    ],
+)
+def test_primitive_directions(old: str, new: str, expected: Direction) -> None:
+    assert compare(PAIR, Prim(old), Prim(new)) is expected
+
+
+def test_structural_directions() -> None:
+    u32, u64, s = Prim("u32"), Prim("u64"), Prim("string")
+    assert compare(PAIR, ListType(u32), ListType(u64)) is Direction.WIDER
+    assert compare(PAIR, OptionType(u64), OptionType(u32)) is Direction.NARROWER
+    assert compare(PAIR, ResultType(u32, s), ResultType(u64, s)) is Direction.WIDER
+    assert compare(PAIR, ResultType(u32, None), ResultType(u32, s)) is Direction.CHANGED
+    assert compare(PAIR, TupleType((u32, u64)), TupleType((u64, u32))) is Direction.CHANGED
+    assert compare(PAIR, TupleType((u32,)), TupleType((u32, u32))) is Direction.CHANGED
+    assert compare(PAIR, None, None) is Direction.SAME
+    assert compare(PAIR, None, u32) is Direction.CHANGED
+    assert combine(Direction.WIDER, Direction.SAME) is Direction.WIDER
+    assert combine(Direction.WIDER, Direction.NARROWER) is Direction.CHANGED
+
+
+# --------------------------------------------------------------------------- hosts
+
+
+@pytest.mark.parametrize(
+    ("host", "iface", "version_", "status", "note"),
+    [
+        ("golem", "wasi:clocks/wall-clock", "0.2.3", Status.PROVIDED,
+         "Golem provides wasi:clocks/wall-clock@0.2.3"),
+        ("golem", "wasi:clocks/wall-clock", "0.3.0", Status.NOT_PROVIDED,
+         "Golem does not provide wasi:clocks/wall-clock@0.3.0"),
+        ("golem", "golem:api/host", "1.5.0", Status.PROVIDED, "Golem provides golem:api/host@1.5.0"),
+        ("golem", "acme:billing/ledger", None, Status.NOT_PROVIDED,
+         "Golem does not provide acme:billing/ledger"),
+        ("wasmcloud", "wasi:keyvalue/store", "0.2.0-draft", Status.NEEDS_CONFIG,
+         "wasmCloud needs a new link for wasi:keyvalue/store@0.2.0-draft "
+         "(a full rollout, not a plain update)"),
+        ("wasmcloud", "wasi:random/random", "0.2.0", Status.PROVIDED,
+         "wasmCloud provides wasi:random/random@0.2.0"),
+        ("wasmcloud", "wasi:filesystem/types", "0.2.0", Status.NOT_PROVIDED,
+         "wasmCloud does not provide wasi:filesystem/types@0.2.0"),
+        ("wasi", "wasi:http/outgoing-handler", "0.2.0", Status.PROVIDED,
+         "A plain WASI 0.2 host provides wasi:http/outgoing-handler@0.2.0"),
+        ("wasi", "golem:api/host", "1.5.0", Status.NOT_PROVIDED,
+         "A plain WASI 0.2 host does not provide golem:api/host@1.5.0"),
+    ],
+)
+def test_host_profiles(host: str, iface: str, version_: str | None, status: Status, note: str) -> None:
+    support = get_host(host).lookup(iface, version_)
+    assert (support.status, support.note) == (status, note)
+
+
+def test_host_names_match_the_cli_choices() -> None:
+    from checker.cli import HOST_NAMES
+
+    assert tuple(HOSTS) == HOST_NAMES
+
+
+# --------------------------------------------------------------------------- prefetch
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["a.wasm", "b.wasm"], ["a.wasm", "b.wasm"]),
+        (["--format", "json", "a", "-o", "out", "b", "--fail-on=warning"], ["a", "b"]),
+        (["--history", "h.jsonl", "a", "b", "--color"], ["a", "b"]),
+        (["--", "-odd.wasm", "b"], ["-odd.wasm", "b"]),
+        (["--list-rules"], []),
+        (["--samples", "counter"], []),
+        (["a", "b", "--help"], []),
+    ],
+)
+def test_prefetch_candidates(args: list[str], expected: list[str]) -> None:
+    assert tool._candidates(args) == expected
+
+
+def test_prefetched_runs_are_used_and_cleared() -> None:
+    a, b = str(build("counter", "v1")), str(build("counter", "v2"))
+    tool.prefetch(["--format", "json", a, b])
+    try:
+        exe = tool.wasm_tools_executable()
+        assert exe is not None and set(tool._prefetched) == {(exe, a), (exe, b)}
+        worlds = load_worlds([a, b])
+        assert [w.source for w in worlds] == [a, b]
+        assert tool._prefetched == {}
+    finally:
+        tool.discard_prefetched()
+    tool.prefetch([a, "does-not-exist.wasm"])  # anything odd: left to the normal path
+    assert tool._prefetched == {}
+
+
+# --------------------------------------------------------------------------- --history
+
+
+@dataclass
+class FakeReplay:
+    ok: bool
+    divergence: str | None
+    invocations: int
+
+
+@pytest.fixture
+def fake_runtime(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """A stand-in ``pytest_hotupdate.update`` with the agreed ``replay_history`` signature."""
+    calls: list[tuple[str, str]] = []
+
+    def replay_history(component: str | Path, oplog: str | Path) -> FakeReplay:
+        calls.append((str(component), str(oplog)))
+        if "bad" in Path(oplog).name:
+            return FakeReplay(False, "invocation 3 (golem:dice/api.{roll}): host call "
+                              "wall-clock.now where the oplog has get-random-u64", 3)
+        if "broken" in Path(oplog).name:
+            raise ValueError(f"{oplog}:2: malformed line")
+        return FakeReplay(True, None, 5)
+
+    module = types.ModuleType("pytest_hotupdate.update")
+    module.replay_history = replay_history  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pytest_hotupdate.update", module)
+    return calls
+
+
+def test_history_verdicts(fake_runtime: list[tuple[str, str]], tmp_path: Path) -> None:
+    v2, v3 = str(build("counter", "v2")), str(build("counter", "v3"))
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    for p in (good, bad):
+        p.write_text('{"oplog": 1}\n', encoding="utf-8")
+    (pair,) = Checker(histories=[good]).check([v2, v3]).pairs
+    assert pair.automatic.value == "replay-verified"
+    assert "1 recorded history(ies), 5 invocation(s)" in pair.automatic.reason
+    assert "2 static finding(s) concern items these histories never used" in pair.automatic.reason
+    assert fake_runtime == [(v3, str(good))]
+    (pair,) = Checker(histories=[good, bad]).check([v2, v3]).pairs
+    assert pair.automatic.value == "diverges"
+    assert pair.automatic.reason.startswith(f"{bad} diverges: invocation 3")
+    assert [h.ok for h in pair.automatic.histories] == [True, False]
+    # several old revisions: the histories are replayed once on the shared newest revision
+    fake_runtime.clear()
+    report = Checker(histories=[good]).check([str(build("counter", "v1")), v2, v3])
+    assert [p.automatic.value for p in report.pairs] == ["replay-verified"] * 2
+    assert fake_runtime == [(v3, str(good))]
+
+
+def test_history_on_the_command_line(fake_runtime: list[tuple[str, str]], tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    v1, v2 = str(build("counter", "v1")), str(build("counter", "v2"))
+    (tmp_path / "bad.jsonl").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "broken.jsonl").write_text("{}\n", encoding="utf-8")
+    result = CliRunner().invoke(command(), ["--format", "json", "--history", "bad.jsonl", v1, v2])
+    assert result.exit_code == 0  # a divergence is a verdict, not a finding
+    automatic = json.loads(result.stdout)["pairs"][0]["verdicts"]["automatic"]
+    assert automatic["verdict"] == "diverges"
+    assert automatic["histories"] == [{
+        "path": "bad.jsonl", "ok": False, "invocations": 3,
+        "divergence": "invocation 3 (golem:dice/api.{roll}): host call wall-clock.now where "
+                      "the oplog has get-random-u64",
+    }]
+    text = CliRunner().invoke(command(), ["--history", "bad.jsonl", v1, v2]).stdout
+    assert "automatic: diverges" in text and "history bad.jsonl: 3 invocation(s), diverges" in text
+    broken = CliRunner().invoke(command(), ["--history", "broken.jsonl", v1, v2])
+    assert broken.exit_code == 2
+    assert broken.stderr.strip() == (
+        "hotupdate-check: error: broken.jsonl: cannot replay: broken.jsonl:2: malformed line")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_config_file_with_tool_table(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[tool.hotupdate]\nhost = 'wasmcloud'\nignore-rules = ['doc-changed']\n",
+                   encoding="utf-8")
+    config = load_config(cfg)
+    assert (config.host, config.ignore_rules, config.source) == ("wasmcloud", ("doc-changed",), str(cfg))
+    assert Checker(config=config).host == "wasmcloud"
+    assert Checker(config=config, host="wasi").host == "wasi"
+
+
+def test_pyproject_without_table_gives_defaults(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    assert load_config(start=tmp_path).source is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[[tool.hotupdate.ignore]]\nreason = 'x'\n", "a fingerprint is required"),
+        ("[[tool.hotupdate.ignore]]\nfingerprint = 'a'\nreason = 'x'\nwhy = 1\n", "unknown key(s) why"),
+        ("[tool.hotupdate]\nhost = 'aws'\n", "host = 'aws'"),
+        ("[tool.hotupdate]\nignore-rules = 'doc-changed'\n", "must be a list"),
+    ],
+)
+def test_config_errors(tmp_path: Path, text: str, fragment: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=None) as info:
+        load_config(start=tmp_path)
+    assert fragment in str(info.value) and str(tmp_path / "pyproject.toml") in str(info.value)
+
+
+# --------------------------------------------------------------------------- lightness
+
+
+def test_checker_imports_neither_pytest_nor_the_runtime() -> None:
+    code = (
+        "import sys\n"
+        "import checker.cli\n"
+        "checker.cli.main(['--version'])\n"
+        "assert 'click' not in sys.modules, 'click imported by --version'\n"
+        "import checker.api, checker.report, checker.wit, checker.config, checker.diff\n"
+        "checker.cli.command()\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', "
+        "'pytest_hotupdate', 'wasmtime', 'hypothesis'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env_without_bytecode_flag(), cwd=REPO, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("hotupdate-check ")
+
+
+def test_version_matches_the_distribution() -> None:
+    import importlib.metadata
+
+    assert version() == importlib.metadata.version("pytest-hotupdate")
+
+
+# --------------------------------------------------------------------------- docs, packaging, bench
+
+
+def test_docs_list_every_rule() -> None:
+    docs = (REPO / "docs" / "checker.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"| `{rule.id}` | {rule.severity.value} |" in docs, rule.id
+
+
+def test_pre_commit_hooks_and_console_script() -> None:
+    hooks = (REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    assert "- id: hotupdate-check\n" in hooks and "- id: hotupdate-check-wit\n" in hooks
+    assert hooks.count("entry: hotupdate-check\n") == 2
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'hotupdate-check = "checker.cli:main"' in pyproject
+
+
+def test_bench_figures_shape() -> None:
+    from bench.checker_bench import checker_figures, format_rows
+
+    rows = checker_figures(quick=True, repeat=1)
+    assert [r[0] for r in rows] == [
+        "hotupdate-check counter v2 -> v3 WAT, --quick", "hotupdate-check --version"]
+    for figure, value, baseline, ratio, target, passed, informational in rows:
+        assert value.endswith(" ms") and baseline and ratio > 0 and target
+        assert isinstance(passed, bool) and isinstance(informational, bool)
+    assert "| figure" in format_rows(rows)
