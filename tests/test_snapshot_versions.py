@@ -92,7 +92,18 @@ def _build(directory: Path, version: str) -> Path:
     (wit / "deps" / "golem" / "golem.wit").write_text(golem.format(v=version))
     (wit / "world.wit").write_text(WORLD.format(v=version))
     exports = RECORD_FORM_EXPORTS if record_form else LIST_FORM_EXPORTS.format(v=version)
-    (directory / "core.wat").write_text(f"(module {COMMON} {exports})")
+    return _compile(directory, version, f"(module {COMMON} {exports})")
+
+
+def _compile(directory: Path, version: str, wat: str) -> Path:
+    """Build a `snap` component exporting the snapshot interfaces at ``version`` from ``wat``."""
+    wit = directory / "wit"
+    if not wit.exists():
+        (wit / "deps" / "golem").mkdir(parents=True)
+        golem = GOLEM_RECORD_FORM if version == "1.5.0" else GOLEM_LIST_FORM
+        (wit / "deps" / "golem" / "golem.wit").write_text(golem.format(v=version))
+        (wit / "world.wit").write_text(WORLD.format(v=version))
+    (directory / "core.wat").write_text(wat)
     core, out = directory / "core.wasm", directory / "snap.wasm"
     subprocess.run([WASM_TOOLS, "component", "embed", str(wit), "--world", "snap",
                     str(directory / "core.wat"), "-o", str(core)], check=True)
