@@ -85,13 +85,7 @@ RECORD_FORM_EXPORTS = """
 
 
 def _build(directory: Path, version: str) -> Path:
-    wit = directory / "wit"
-    (wit / "deps" / "golem").mkdir(parents=True)
-    record_form = version == "1.5.0"
-    golem = GOLEM_RECORD_FORM if record_form else GOLEM_LIST_FORM
-    (wit / "deps" / "golem" / "golem.wit").write_text(golem.format(v=version))
-    (wit / "world.wit").write_text(WORLD.format(v=version))
-    exports = RECORD_FORM_EXPORTS if record_form else LIST_FORM_EXPORTS.format(v=version)
+    exports = RECORD_FORM_EXPORTS if version == "1.5.0" else LIST_FORM_EXPORTS.format(v=version)
     return _compile(directory, version, f"(module {COMMON} {exports})")
 
 
