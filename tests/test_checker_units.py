@@ -296,3 +296,46 @@ def test_bench_figures_shape() -> None:
         assert value.endswith(" ms") and baseline and ratio > 0 and target
         assert isinstance(passed, bool) and isinstance(informational, bool)
     assert "| figure" in format_rows(rows)
+
+
+# --------------------------------------------------------------------------- --history, for real
+
+
+def test_history_replayed_by_the_runtime(registry, sample, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dice README: v1 -> v2 replays unless a history contains `roll`; the counter: v2 -> v3
+    is statically incompatible, yet a worker that only called `get` replays fine."""
+    registry.add("dice", sample("dice", "v1"))
+    worker = registry.worker("dice", host_functions={"golem:dice/oracle.{ask}": lambda q: 3})
+    worker.invoke("golem:dice/api.{consult}", "x")
+    worker.invoke("golem:dice/api.{total}")
+    worker.save_oplog(tmp_path / "dice-good.jsonl")
+    worker.invoke("golem:dice/api.{roll}")
+    worker.save_oplog(tmp_path / "dice-roll.jsonl")
+    registry.add("counter", sample("counter", "v2"))
+    counter = registry.worker("counter")
+    counter.invoke("golem:counter/api.{get}")
+    counter.save_oplog(tmp_path / "counter-get.jsonl")
+    monkeypatch.chdir(tmp_path)
+    dice_v1, dice_v2 = str(sample("dice", "v1")), str(sample("dice", "v2"))
+
+    result = CliRunner().invoke(
+        command(), ["--format", "json", "--history", "dice-good.jsonl", dice_v1, dice_v2])
+    automatic = json.loads(result.stdout)["pairs"][0]["verdicts"]["automatic"]
+    assert result.exit_code == 0, result.output
+    assert automatic["verdict"] == "replay-verified"
+    assert automatic["histories"] == [
+        {"path": "dice-good.jsonl", "ok": True, "divergence": None, "invocations": 2}]
+
+    result = CliRunner().invoke(
+        command(), ["--format", "json", "--history", "dice-good.jsonl", "--history",
+                    "dice-roll.jsonl", dice_v1, dice_v2])
+    automatic = json.loads(result.stdout)["pairs"][0]["verdicts"]["automatic"]
+    assert automatic["verdict"] == "diverges"
+    assert automatic["reason"].startswith(
+        "dice-roll.jsonl diverges: invocation #2 golem:dice/api.{roll}(): expected host call")
+
+    (pair,) = Checker(histories=[tmp_path / "counter-get.jsonl"]).check(
+        [sample("counter", "v2"), sample("counter", "v3")]).pairs
+    assert pair.automatic.value == "replay-verified", pair.automatic.reason
+    assert {f.rule_id for f in pair.findings} >= {"export-function-removed"}
