@@ -30,7 +30,7 @@ from .result import HistoryResult, PairResult, Report, Suppressed
 from .rules import Severity
 from .verdicts import automatic_verdict, manual_verdict
 
-__all__ = ["Checker", "HISTORY_UNAVAILABLE", "replay_histories"]
+__all__ = ["HISTORY_UNAVAILABLE", "Checker", "replay_histories"]
 
 HISTORY_UNAVAILABLE = "--history needs pytest_hotupdate.update (not available)"
 
@@ -50,13 +50,13 @@ def replay_histories(
             reason = "is a directory, not an oplog file" if p.is_dir() else "no such file"
             raise InputError(os.fspath(oplog), reason)
     try:
-        from pytest_hotupdate.update import replay_history  # type: ignore[attr-defined]
+        from pytest_hotupdate.update import replay_history
     except ImportError:
         raise UsageError(HISTORY_UNAVAILABLE) from None
     out = []
     for oplog in oplogs:
         try:
-            result = replay_history(component, oplog)
+            result = replay_history(Path(component), Path(oplog))
         except Exception as exc:  # noqa: BLE001 - the runtime's errors carry the file and why
             message = " ".join(str(exc).split()) or type(exc).__name__
             raise InputError(os.fspath(oplog), f"cannot replay: {message}") from None

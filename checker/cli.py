@@ -112,7 +112,7 @@ def _build_command() -> click.Command:
     @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
                   callback=show_version, help="Show the version and exit.")
     @click.pass_context
-    def hotupdate_check(ctx: click.Context, **options: Any) -> None:
+    def hotupdate_check(ctx: click.Context, /, **options: Any) -> None:
         """Predict whether workers on OLD revisions survive a hot update to NEW.
 
         Compares the WIT of each old revision with the newest one (components, WIT

@@ -112,9 +112,11 @@ def compare(pair: TypePair, old: Type | None, new: Type | None) -> Direction:
     """Compare an old and a new type (``None`` = no type, e.g. a function without a result)."""
     if old is None or new is None:
         return Direction.SAME if old is new else Direction.CHANGED
-    if pair.shallow and isinstance(old, Ref) and isinstance(new, Ref):
-        if old.key.match == new.key.match:
-            return Direction.SAME
+    if (
+        pair.shallow and isinstance(old, Ref) and isinstance(new, Ref)
+        and old.key.match == new.key.match
+    ):
+        return Direction.SAME
     old_r, new_r = pair.old.resolve(old), pair.new.resolve(new)
     if isinstance(old_r, Ref) or isinstance(new_r, Ref):
         if not (isinstance(old_r, Ref) and isinstance(new_r, Ref)):

@@ -25,6 +25,7 @@ from .model import (
     Interface,
     ListType,
     OptionType,
+    Param,
     Prim,
     Ref,
     ResultType,
@@ -91,11 +92,14 @@ def function_pairs(
     return _pairs(old, new, lambda f: f.name)
 
 
+M = TypeVar("M", Field, Case)
+
+
 def member_pairs(
-    old: Sequence[T], new: Sequence[T]
-) -> Iterator[tuple[T | None, T | None]]:
+    old: Sequence[M], new: Sequence[M]
+) -> Iterator[tuple[M | None, M | None]]:
     """Record fields, cases or flags matched by name."""
-    return _pairs(old, new, lambda m: m.name)  # type: ignore[attr-defined]
+    return _pairs(old, new, lambda m: m.name)
 
 
 def _renames(
@@ -214,9 +218,10 @@ def _export_changes(ctx: _Ctx) -> Iterator[Finding]:
     pairs = list(interface_pairs(old_ifaces, new_ifaces))
     removed = [o for o, n in pairs if n is None and o is not None]
     added = [n for o, n in pairs if o is None and n is not None]
-    renames = dict(
-        (id(o), n) for o, n in _renames(removed, added, lambda a, b: _same_interface(ctx.types, a, b))
-    )
+    renames = {
+        id(o): n
+        for o, n in _renames(removed, added, lambda a, b: _same_interface(ctx.types, a, b))
+    }
     renamed_to = {id(n) for n in renames.values()}
     for o, n in pairs:
         if o is not None and n is not None:
@@ -368,7 +373,7 @@ def _resource_changes(ctx: _Ctx, path: str, old: Interface, new: Interface) -> I
             )
 
 
-def _visible_params(f: Function) -> list:
+def _visible_params(f: Function) -> list[Param]:
     if f.kind is FunctionKind.METHOD and f.params and f.params[0].name == "self":
         return list(f.params[1:])
     return list(f.params)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 __all__ = [
     "Case",
@@ -42,7 +41,7 @@ __all__ = [
 
 #: The primitive WIT types, as wasm-tools spells them.
 PRIMITIVES = frozenset(
-    "bool s8 s16 s32 s64 u8 u16 u32 u64 f32 f64 char string error-context".split()
+    ["bool", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64", "f32", "f64", "char", "string", "error-context"]
 )
 
 
@@ -125,7 +124,7 @@ class OtherType:
     args: tuple[Type, ...] = ()
 
 
-Type = Union[Prim, Ref, ListType, OptionType, ResultType, TupleType, Handle, OtherType]
+Type = Prim | Ref | ListType | OptionType | ResultType | TupleType | Handle | OtherType
 
 
 class TypeKind(str, enum.Enum):

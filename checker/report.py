@@ -19,7 +19,7 @@ from .findings import Finding
 from .result import PairResult, Report
 from .rules import RULES, Severity, get_rule
 
-__all__ = ["Format", "RENDERERS", "SCHEMA_ID", "SCHEMA_VERSION", "render", "report_dict"]
+__all__ = ["RENDERERS", "SCHEMA_ID", "SCHEMA_VERSION", "Format", "render", "report_dict"]
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "urn:pytest-hotupdate:hotupdate-check:report:1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .diff import SAVE, LOAD, snapshot_support
+from .diff import LOAD, SAVE, snapshot_support
 from .findings import Finding
 from .model import World
 from .result import (

@@ -81,12 +81,13 @@ def wasm_tools_executable() -> str:
 
 
 def _read_leb_u32(fh: Any) -> int | None:
-    result = shift = 0
+    result: int = 0
+    shift = 0
     for _ in range(5):
         byte = fh.read(1)
         if not byte:
             return None
-        b = byte[0]
+        b: int = byte[0]
         result |= (b & 0x7F) << shift
         if not b & 0x80:
             return result

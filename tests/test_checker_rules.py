@@ -298,7 +298,7 @@ def test_component_and_wit_directory_give_the_same_findings(builder: ComponentBu
     new = api(rec("sku: string, price: u64") + "\n  g: func();")
     from_components = load_worlds([builder.component(old), builder.component(new)])
     from_wit = load_worlds([builder.wit_dir(old), builder.wit_dir(new)])
-    strip = lambda fs: [(f.rule_id, f.path, f.old, f.new) for f in fs]  # noqa: E731
+    strip = lambda fs: [(f.rule_id, f.path, f.old, f.new) for f in fs]
     assert strip(find_changes(*from_components)) == strip(find_changes(*from_wit))
     assert {f.rule_id for f in find_changes(*from_wit)} == {
         "record-field-removed", "record-field-added", "export-function-added"}

@@ -77,8 +77,8 @@ def test_structural_directions() -> None:
         ("golem", "acme:billing/ledger", None, Status.NOT_PROVIDED,
          "Golem does not provide acme:billing/ledger"),
         ("wasmcloud", "wasi:keyvalue/store", "0.2.0-draft", Status.NEEDS_CONFIG,
-         "wasmCloud needs a new link for wasi:keyvalue/store@0.2.0-draft "
-         "(a full rollout, not a plain update)"),
+         ("wasmCloud needs a new link for wasi:keyvalue/store@0.2.0-draft "
+          "(a full rollout, not a plain update)")),
         ("wasmcloud", "wasi:random/random", "0.2.0", Status.PROVIDED,
          "wasmCloud provides wasi:random/random@0.2.0"),
         ("wasmcloud", "wasi:filesystem/types", "0.2.0", Status.NOT_PROVIDED,

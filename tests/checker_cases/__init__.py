@@ -54,14 +54,14 @@ def write_wit(folder: Path, text: str) -> Path:
             for f in target.glob("*.wit"):
                 f.write_text(
                     re.sub(r"^package ([\w:-]+)@[\d.]+;", rf"package \1@{version};",
-                           f.read_text(encoding="utf-8"), flags=re.M),
+                           f.read_text(encoding="utf-8"), flags=re.MULTILINE),
                     encoding="utf-8",
                 )
     return wit
 
 
 def world_name(text: str) -> str:
-    m = re.search(r"^\s*world\s+([\w-]+)", text, flags=re.M)
+    m = re.search(r"^\s*world\s+([\w-]+)", text, flags=re.MULTILINE)
     assert m, "a case's WIT needs a world"
     return m.group(1)
 
