@@ -239,9 +239,21 @@ def _sample_paths(name: str) -> list[str]:
     if len(revisions) < 2:
         raise UsageError(f"sample {name!r} has a single revision: nothing to compare")
     try:
-        return [str(build(name, rev)) for rev in revisions]
+        built = [str(build(name, rev)) for rev in revisions]
     except Exception as exc:  # noqa: BLE001 - SampleBuildError and OSError: one line, exit 2
         raise UsageError(" ".join(str(exc).split())) from None
+    return [_short_path(p) for p in built]
+
+
+def _short_path(path: str) -> str:
+    """``path`` relative to the current directory when it lies below it (shorter reports)."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,8 +57,8 @@ def automatic_verdict(
         )
     return AutomaticVerdict(
         INTERFACE_COMPATIBLE,
-        "no finding proves replay fails; behaviour changes are not visible in the interface "
-        "(replay recorded histories with --history to verify)",
+        "no finding proves replay fails; behaviour changes are not visible in the interface: "
+        "replay recorded histories with --history to verify",
     )
 
 
