@@ -107,10 +107,8 @@ def test_componentize_py_artefacts_are_left_out(
     assert all("exports" not in f.path and "golem:api/host" not in f.path for f in pair.findings)
 
 
-@pytest.mark.parametrize("sample", ["faulty", "kinds"])
+@pytest.mark.parametrize("sample", ["faulty", pytest.param("kinds", marks=slow)])
 def test_single_revision_samples_against_themselves(sample: str) -> None:
-    if sample == "kinds":
-        pytest.importorskip("componentize_py")
     path = build(sample, "v1")
     (pair,) = Checker().check([path, path]).pairs
     assert pair.findings == ()
