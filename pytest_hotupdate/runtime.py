@@ -261,6 +261,46 @@ def fast_type(ty: Any) -> Any:
     return ty
 
 
+class _ParamBuffer(threading.local):
+    """A per-thread list of tagged values, reused for ``list<u8>`` parameters.
+
+    The C API only reads a call's parameters (it copies them into its own values before the
+    guest runs), so a top-level ``list<u8>`` parameter can borrow this buffer instead of
+    allocating, tagging and freeing 32 bytes per element on every call. Grow-only, up to
+    BORROW_LIMIT elements; larger lists are allocated per call.
+    """
+
+    array: Any = None
+    capacity = 0
+    tagged = 0  # elements whose kind byte is already u8
+
+
+BORROW_LIMIT = 4 << 20
+_PARAM_BUFFER = _ParamBuffer()
+
+
+def _borrowed_bytes_list(value: bytes) -> Any:
+    """A C API list of ``value``'s bytes, in the thread's reusable buffer (not to be freed)."""
+    count = len(value)
+    raw = ffi.wasmtime_component_vallist_t()
+    if not count:
+        return raw  # size 0, no data
+    buffer = _PARAM_BUFFER
+    if count > buffer.capacity:
+        buffer.capacity = max(count, 2 * buffer.capacity)
+        buffer.array = (ctypes.c_char * (buffer.capacity * _VAL_SIZE))()
+        buffer.tagged = 0
+    view = memoryview(buffer.array).cast("B")
+    if count > buffer.tagged:
+        start, stop = buffer.tagged * _VAL_SIZE, count * _VAL_SIZE
+        view[start:stop:_VAL_SIZE] = bytes((_KIND_U8,)) * (count - buffer.tagged)
+        buffer.tagged = count
+    view[_PAYLOAD_OFFSET:count * _VAL_SIZE:_VAL_SIZE] = value
+    raw.size = count
+    raw.data = ctypes.cast(buffer.array, ctypes.POINTER(ffi.wasmtime_component_val_t))
+    return raw
+
+
 class DirectFunc:
     """Calls a component function with its types looked up once, not on every call.
 
@@ -268,12 +308,13 @@ class DirectFunc:
     type objects) on every call; this does the same conversion and call with those cached.
     """
 
-    __slots__ = ("_func", "_param_types", "_result_type")
+    __slots__ = ("_func", "_param_types", "_result_type", "_borrow")
 
     def __init__(self, func: Func, store: wasmtime.Store) -> None:
         func_type = func.type(store)
         self._func = func._func
         self._param_types = tuple(fast_type(ty) for _, ty in func_type.params)
+        self._borrow = tuple(isinstance(ty, _BytesList) for ty in self._param_types)
         result = func_type.result
         self._result_type = fast_type(result) if result is not None else None
 
@@ -281,9 +322,16 @@ class DirectFunc:
         count = len(params)
         param_capi = (ffi.wasmtime_component_val_t * count)()
         converted = 0
+        borrowed: list[int] = []
         try:
-            for ty, value in zip(self._param_types, params):
-                ty.convert_to_c(store, value, ctypes.pointer(param_capi[converted]))
+            for ty, borrow, value in zip(self._param_types, self._borrow, params):
+                slot = param_capi[converted]
+                if borrow and isinstance(value, bytes) and len(value) <= BORROW_LIMIT:
+                    slot.kind = ffi.WASMTIME_COMPONENT_LIST
+                    slot.of.list = _borrowed_bytes_list(value)
+                    borrowed.append(converted)
+                else:
+                    ty.convert_to_c(store, value, ctypes.pointer(slot))
                 converted += 1
             result_type = self._result_type
             result_space = ffi.wasmtime_component_val_t() if result_type is not None else None
@@ -304,5 +352,8 @@ class DirectFunc:
                 return None
             return result_type.convert_from_c(result_space)
         finally:
+            for index in borrowed:  # the buffer is ours: never hand it to the C API's free
+                param_capi[index].kind = _KIND_BOOL
+                param_capi[index].of.boolean = False
             for index in range(converted):
                 ffi.wasmtime_component_val_delete(ctypes.byref(param_capi[index]))
