@@ -1,14 +1,22 @@
-"""Hypothesis strategies for WIT values.
+"""Hypothesis strategies for WIT values and invocation histories.
 
-``values(wit_type)`` generates native values (see :mod:`pytest_hotupdate.values`) of any WIT
-type, shrinking towards small, simple ones. Imported lazily: hypothesis is only needed by suites
-that use it.
+- ``values(wit_type)`` generates native values (see :mod:`pytest_hotupdate.values`) of any WIT
+  type, shrinking towards small, simple ones.
+- ``invocations(component, functions=...)`` generates histories: lists of :class:`Call` (an
+  exported function and arguments that fit its parameter types), shrinking towards short
+  histories of simple calls; :func:`run_history` plays one on a worker.
+
+Imported lazily: hypothesis is only needed by suites that use it.
 """
 
 from __future__ import annotations
 
+import os
 import struct
-from typing import Any
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
@@ -29,7 +37,15 @@ from .values import (
     VariantType,
     WitType,
     HandleType,
+    wave_encode,
 )
+
+if TYPE_CHECKING:
+    from .component import FunctionInfo, LoadedComponent
+    from .runtime import Runtime
+    from .worker import Worker
+
+__all__ = ["Call", "invocations", "run_history", "values"]
 
 _INT_RANGES = {
     "s8": (-(2**7), 2**7 - 1),
@@ -110,3 +126,179 @@ def _prim(kind: str, max_size: int) -> st.SearchStrategy[Any]:
         return st.text(_SCALARS, max_size=max_size * 2)
     low, high = _INT_RANGES[kind]
     return st.integers(low, high)
+
+
+# --------------------------------------------------------------------------- histories
+
+
+@dataclass(frozen=True, repr=False)
+class Call:
+    """One generated invocation: an exported function (Golem name) and native arguments.
+
+    Shown as ``golem:counter/api.{increment}(1)`` (arguments in WAVE) in hypothesis' reports.
+    """
+
+    #: Golem name of the function.
+    function: str
+    #: Native arguments, one per parameter.
+    args: tuple[Any, ...] = ()
+    #: The parameter types (for the WAVE form).
+    param_types: tuple[WitType, ...] = field(default=(), compare=False)
+
+    def invoke(self, worker: Worker) -> Any:
+        """Invoke the call on ``worker``; return its native result."""
+        return worker.invoke(self.function, *self.args)
+
+    def __repr__(self) -> str:
+        if len(self.param_types) == len(self.args):
+            shown = ", ".join(wave_encode(t, a) for t, a in zip(self.param_types, self.args))
+        else:
+            shown = ", ".join(repr(a) for a in self.args)
+        return f"{self.function}({shown})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # hypothesis' pretty printer
+        printer.text(repr(self))
+
+
+@dataclass(frozen=True)
+class _HandleRef:
+    """A placeholder for a resource handle argument, resolved against earlier calls."""
+
+    pick: int
+
+
+_SNAPSHOT_INTERFACES = ("golem:api/save-snapshot", "golem:api/load-snapshot")
+_shared_runtime: Runtime | None = None
+_shared_lock = threading.Lock()
+
+
+def _load(source: str | os.PathLike[str]) -> LoadedComponent:
+    global _shared_runtime
+    with _shared_lock:
+        if _shared_runtime is None:
+            from .runtime import Runtime
+
+            _shared_runtime = Runtime()
+        runtime = _shared_runtime
+    return runtime.load(source)
+
+
+def _component_of(component: Any) -> Any:
+    if isinstance(component, (str, os.PathLike)):
+        return _load(component)
+    if hasattr(component, "functions"):
+        return component  # a LoadedComponent (or anything with .functions / .find_function)
+    inner = getattr(component, "component", None)
+    if inner is not None and hasattr(inner, "functions"):
+        return inner  # a Worker: the revision it runs
+    raise TypeError(f"invocations() needs a component (LoadedComponent, Worker or .wasm path), "
+                    f"got {component!r}")
+
+
+def _select(component: Any, functions: Iterable[str] | Mapping[str, Any] | None
+            ) -> list[tuple[FunctionInfo, Any]]:
+    if functions is None:
+        return [(info, None) for name, info in sorted(component.functions.items())
+                if not (info.interface or "").split("@", 1)[0].startswith(_SNAPSHOT_INTERFACES)]
+    chosen = functions.items() if isinstance(functions, Mapping) else ((f, None) for f in functions)
+    selected = [(component.find_function(name), args) for name, args in chosen]
+    if not selected:
+        raise ValueError("invocations(): `functions` names no function")
+    return selected
+
+
+def _arguments(info: FunctionInfo, custom: Any, max_size: int) -> st.SearchStrategy[Any]:
+    if custom is not None:
+        return custom.map(tuple) if isinstance(custom, st.SearchStrategy) else st.just(tuple(custom))
+    return st.tuples(*(
+        st.integers(0, 3).map(_HandleRef) if isinstance(ty, HandleType)
+        else values(ty, max_size=max_size)
+        for _, ty in info.params
+    ))
+
+
+def _resolve_handles(calls: list[tuple[FunctionInfo, tuple[Any, ...]]]) -> list[Call]:
+    """Give handle arguments the ids of handles returned by earlier calls; drop a call that
+    needs a handle before any exists. Handles are numbered 1, 2, ... in the order calls return
+    them, as the worker numbers them."""
+    history: list[Call] = []
+    handles = 0
+    for info, args in calls:
+        if any(isinstance(a, _HandleRef) for a in args):
+            if handles == 0:
+                continue
+            args = tuple(Handle(a.pick % handles + 1) if isinstance(a, _HandleRef) else a
+                         for a in args)
+        history.append(Call(info.golem_name, args, tuple(ty for _, ty in info.params)))
+        if isinstance(info.result, HandleType):
+            handles += 1
+    return history
+
+
+def invocations(
+    component: Any,
+    functions: Iterable[str] | Mapping[str, Any] | None = None,
+    *,
+    min_size: int = 0,
+    max_size: int = 8,
+    max_value_size: int = 4,
+) -> st.SearchStrategy[list[Call]]:
+    """A strategy for histories of valid calls to ``component``'s exported functions.
+
+    Args:
+        component: a :class:`~pytest_hotupdate.component.LoadedComponent`, a worker (the
+            revision it runs) or the path of a ``.wasm`` file (loaded on first draw).
+        functions: the functions to call (Golem names or shorter unambiguous forms), or a
+            mapping name -> strategy of argument tuples (or ``None`` for the default) to
+            constrain some arguments. Default: every export except the snapshot interfaces.
+            Leave out functions that trap or never return.
+        min_size, max_size: bounds on the number of calls.
+        max_value_size: bound on each generated list, string and flags value.
+
+    Resource handle parameters receive handles returned by earlier calls in the history (a call
+    that would need one before any exists is left out). Histories shrink to fewer, simpler calls:
+    a failing property reports a minimal history.
+    """
+    def build() -> st.SearchStrategy[list[Call]]:
+        loaded = _component_of(component)
+        selected = _select(loaded, functions)
+        one_call = st.one_of(*(
+            _arguments(info, custom, max_value_size).map(lambda args, info=info: (info, args))
+            for info, custom in selected
+        ))
+        raw = st.lists(one_call, min_size=min_size, max_size=max_size)
+
+        # A composite rather than .map(): hypothesis then prints the history itself
+        # ([golem:counter/api.{increment}(1)]), not the call that built it.
+        @st.composite
+        def histories(draw: st.DrawFn) -> list[Call]:
+            return _resolve_handles(draw(raw))
+
+        strategy = histories()
+        if min_size:
+            strategy = strategy.filter(lambda calls: len(calls) >= min_size)
+        return strategy
+
+    if isinstance(component, (str, os.PathLike)):
+        return st.deferred(build)  # load the file when hypothesis first draws, not at import
+    return build()
+
+
+def run_history(worker: Worker, history: Sequence[Call], *,
+                ignore_errors: bool = False) -> list[Any]:
+    """Invoke every call of ``history`` on ``worker`` in order; return the native results.
+
+    With ``ignore_errors`` an invocation that fails (trap, deadline, bad arguments) gives
+    ``None`` and the history goes on: the worker records it as failed and recovers, as on Golem.
+    """
+    from .errors import InvocationError
+
+    results = []
+    for call in history:
+        try:
+            results.append(call.invoke(worker))
+        except InvocationError:
+            if not ignore_errors:
+                raise
+            results.append(None)
+    return results
