@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from .config import Config
@@ -26,6 +25,7 @@ from .errors import InputError, UsageError
 from .findings import Finding
 from .hosts import HOSTS, get_host
 from .model import World
+from .record import replace
 from .result import HistoryResult, PairResult, Report, Suppressed
 from .rules import Severity
 from .verdicts import automatic_verdict, manual_verdict

@@ -19,7 +19,6 @@ them. Aliases are looked through.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from .model import (
     Handle,
@@ -35,6 +34,7 @@ from .model import (
     TypeKind,
     World,
 )
+from .record import record
 
 __all__ = ["Direction", "TypePair", "combine", "compare", "compare_defs"]
 
@@ -96,7 +96,7 @@ def _compare_prims(old: str, new: str) -> Direction:
     return Direction.CHANGED
 
 
-@dataclass(frozen=True)
+@record
 class TypePair:
     """The two worlds whose types are compared."""
 

@@ -25,11 +25,12 @@ are errors (exit status 2), so that a typo never silently disables a check.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
+from .record import record
 from .rules import Severity, rule_ids
 
 __all__ = ["Config", "Ignore", "find_pyproject", "load_config", "parse_config"]
@@ -38,7 +39,7 @@ FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 _KEYS = {"host", "fail-on", "severity", "ignore-rules", "ignore"}
 
 
-@dataclass(frozen=True)
+@record
 class Ignore:
     """One ignored finding."""
 
@@ -46,7 +47,7 @@ class Ignore:
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     """The configuration in force (defaults when no file says otherwise).
 
@@ -62,7 +63,7 @@ class Config:
     source: str | None = None
     host: str | None = None
     fail_on: str | None = None
-    severities: Mapping[str, Severity] = field(default_factory=dict)
+    severities: Mapping[str, Severity] = MappingProxyType({})
     ignore_rules: tuple[str, ...] = ()
     ignores: tuple[Ignore, ...] = ()
 

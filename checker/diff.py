@@ -11,7 +11,6 @@ records their calls).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from .compat import Direction, TypePair
@@ -38,6 +37,7 @@ from .model import (
     signature_text,
     type_text,
 )
+from .record import record
 
 __all__ = [
     "SNAPSHOT_INTERFACES",
@@ -117,7 +117,7 @@ def _renames(
 # --------------------------------------------------------------------------- context
 
 
-@dataclass(frozen=True)
+@record
 class _Ctx:
     old: World
     new: World
@@ -789,7 +789,7 @@ def _new_import(
 # --------------------------------------------------------------------------- snapshots
 
 
-@dataclass(frozen=True)
+@record
 class Snapshots:
     """A revision's snapshot exports: the ``golem:api`` version of each, or ``None``; and the
     problems that make an exported one unusable."""

@@ -7,8 +7,8 @@ fields; findings never render themselves (see :mod:`checker.report`).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
 
+from .record import record, replace
 from .rules import Rule, Severity, get_rule
 
 __all__ = ["Finding", "fingerprint", "make_finding"]
@@ -20,7 +20,7 @@ def fingerprint(rule_id: str, path: str) -> str:
     return hashlib.sha256(f"{rule_id}\0{path}".encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """One change found between an old and a new revision.
 
@@ -48,7 +48,8 @@ class Finding:
         return get_rule(self.rule_id)
 
     def with_severity(self, severity: Severity) -> Finding:
-        return replace(self, severity=severity)
+        changed: Finding = replace(self, severity=severity)
+        return changed
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready dict (the ``findings`` items of the JSON report)."""

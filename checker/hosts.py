@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import enum
 import fnmatch
-from dataclasses import dataclass
+
+from .record import record
 
 __all__ = ["HOSTS", "HostProfile", "Provision", "Status", "Support", "get_host"]
 
@@ -23,7 +24,7 @@ class Status(str, enum.Enum):
     NOT_PROVIDED = "not-provided"
 
 
-@dataclass(frozen=True)
+@record
 class Support:
     """The answer for one import: its status and a sentence naming the host and the import."""
 
@@ -31,7 +32,7 @@ class Support:
     note: str
 
 
-@dataclass(frozen=True)
+@record
 class Provision:
     """A group of interfaces a host provides.
 
@@ -53,7 +54,7 @@ class Provision:
         return version is not None and any(version.startswith(v) for v in self.versions)
 
 
-@dataclass(frozen=True)
+@record
 class HostProfile:
     """A host world: what it provides, and what it says about everything else.
 

@@ -1,4 +1,4 @@
-"""The WIT model the checker diffs: frozen dataclasses, built by :mod:`checker.wit`.
+"""The WIT model the checker diffs: frozen records (see :mod:`checker.record`), built by :mod:`checker.wit`.
 
 A :class:`World` is what one side of a check looks like: the interfaces (and world-level
 functions) it exports and imports, and a table of every named type they reach. Types inside
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from .record import record
 
 __all__ = [
     "Case",
@@ -45,7 +47,7 @@ PRIMITIVES = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record
 class TypeKey:
     """Where a named type is defined: its owner (interface or world) and its name.
 
@@ -64,35 +66,35 @@ class TypeKey:
         return (self.owner, self.name)
 
 
-@dataclass(frozen=True)
+@record
 class Prim:
     """A primitive type: ``u32``, ``string``, ``bool``, ..."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@record
 class Ref:
     """A reference to a named type (record, variant, enum, flags, resource or alias)."""
 
     key: TypeKey
 
 
-@dataclass(frozen=True)
+@record
 class ListType:
     """``list<element>``."""
 
     element: Type
 
 
-@dataclass(frozen=True)
+@record
 class OptionType:
     """``option<inner>``."""
 
     inner: Type
 
 
-@dataclass(frozen=True)
+@record
 class ResultType:
     """``result<ok, err>``; either side may be absent (``result<_, e>``, ``result``)."""
 
@@ -100,14 +102,14 @@ class ResultType:
     err: Type | None
 
 
-@dataclass(frozen=True)
+@record
 class TupleType:
     """``tuple<a, b, ...>``."""
 
     items: tuple[Type, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Handle:
     """``own<resource>`` (written just ``resource``) or ``borrow<resource>``."""
 
@@ -115,7 +117,7 @@ class Handle:
     resource: TypeKey
 
 
-@dataclass(frozen=True)
+@record
 class OtherType:
     """A type the checker does not look into (``stream<T>``, ``future<T>``, ...): compared
     by equality only."""
@@ -143,7 +145,7 @@ class TypeKind(str, enum.Enum):
         return self is not TypeKind.ALIAS
 
 
-@dataclass(frozen=True)
+@record
 class Field:
     """A record field."""
 
@@ -152,7 +154,7 @@ class Field:
     docs: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Case:
     """A variant case (with an optional payload), an enum case or a flag (no payload)."""
 
@@ -161,7 +163,7 @@ class Case:
     docs: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class TypeDef:
     """A named type definition.
 
@@ -195,7 +197,7 @@ class FunctionKind(str, enum.Enum):
     STATIC = "static"
 
 
-@dataclass(frozen=True)
+@record
 class Param:
     """A function parameter."""
 
@@ -203,7 +205,7 @@ class Param:
     type: Type
 
 
-@dataclass(frozen=True)
+@record
 class Function:
     """An exported or imported function.
 
@@ -248,7 +250,7 @@ class Function:
         return (tuple(p.type for p in self.params), self.result)
 
 
-@dataclass(frozen=True)
+@record
 class Interface:
     """An exported or imported interface, or the world's own functions (``id == ""``).
 
@@ -284,7 +286,7 @@ class Interface:
         return None
 
 
-@dataclass(frozen=True)
+@record
 class World:
     """One side of a check: what a component (or a WIT world) exports and imports.
 
@@ -302,9 +304,11 @@ class World:
     name: str
     exports: tuple[Interface, ...]
     imports: tuple[Interface, ...]
-    types: Mapping[TypeKey, TypeDef] = field(default_factory=dict, compare=False, hash=False)
+    types: Mapping[TypeKey, TypeDef] = MappingProxyType({})
     is_component: bool = True
     skipped: tuple[str, ...] = ()
+
+    __record_exclude__ = ("types",)  # not compared or hashed
 
     def export(self, iface_id: str) -> Interface | None:
         return next((i for i in self.exports if i.id == iface_id), None)

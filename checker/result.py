@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .findings import Finding
+from .record import record
 from .rules import Severity
 
 __all__ = [
@@ -26,7 +25,7 @@ AVAILABLE = "available"
 UNAVAILABLE = "unavailable"
 
 
-@dataclass(frozen=True)
+@record
 class Suppressed:
     """A finding left out of the verdicts and the exit status by configuration."""
 
@@ -39,7 +38,7 @@ class Suppressed:
         return {**self.finding.as_dict(), "reason": self.reason}
 
 
-@dataclass(frozen=True)
+@record
 class HistoryResult:
     """One recorded history (oplog) replayed on the new revision (``--history``)."""
 
@@ -59,7 +58,7 @@ class HistoryResult:
         }
 
 
-@dataclass(frozen=True)
+@record
 class AutomaticVerdict:
     """The prediction for an automatic (replay) update."""
 
@@ -77,7 +76,7 @@ class AutomaticVerdict:
         }
 
 
-@dataclass(frozen=True)
+@record
 class ManualVerdict:
     """The prediction for a manual (snapshot) update."""
 
@@ -97,7 +96,7 @@ class ManualVerdict:
         }
 
 
-@dataclass(frozen=True)
+@record
 class PairResult:
     """The check of one old revision against one new revision."""
 
@@ -124,7 +123,7 @@ class PairResult:
         return out
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     """Everything one run of the checker found."""
 

@@ -11,7 +11,8 @@ The rules are grouped by family in small tuples and gathered in :data:`RULES`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from .record import record
 
 __all__ = ["RULES", "Rule", "Severity", "Verdict", "get_rule", "rule_ids"]
 
@@ -42,7 +43,7 @@ AM = (Verdict.AUTOMATIC, Verdict.MANUAL)
 NONE: tuple[Verdict, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One kind of change.
 
