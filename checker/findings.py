@@ -6,7 +6,10 @@ fields; findings never render themselves (see :mod:`checker.report`).
 
 from __future__ import annotations
 
-import hashlib
+try:  # the builtin module: no OpenSSL to load (start-up time)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import blake2b
 
 from .record import record, replace
 from .rules import Rule, Severity, get_rule
@@ -17,7 +20,7 @@ __all__ = ["Finding", "fingerprint", "make_finding"]
 def fingerprint(rule_id: str, path: str) -> str:
     """16 hex digits identifying a finding across runs: the rule id and the WIT path (not the
     message or the old/new text, so that rewording or further changes keep it)."""
-    return hashlib.sha256(f"{rule_id}\0{path}".encode()).hexdigest()[:16]
+    return blake2b(f"{rule_id}\0{path}".encode(), digest_size=8).hexdigest()
 
 
 @record
