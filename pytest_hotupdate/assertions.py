@@ -102,20 +102,20 @@ def assert_state_preserved(worker: Worker, target: int, mode: str = "automatic",
 
     Runs every probe (a function name, or ``(name, *args)``) before the update, updates the
     worker to ``target`` in ``mode`` (failing if the update fails), runs the probes again on the
-    new revision and fails unless each answers the same WAVE value. The probes are ordinary
-    invocations: they are recorded in the oplog like any other, so use read-only functions.
+    new revision and fails unless each answers the same WAVE value. The probes run on replicas
+    of the worker rebuilt from its oplog (as a recovery would), never on the worker itself: they
+    are not recorded, and even a probe that changes state leaves the worker as it was.
 
     Returns the :class:`~pytest_hotupdate.update.UpdateOutcome`.
     """
     __tracebackhide__ = True
     calls = [_probe(p) for p in probes]
     source = worker.component_revision
-    before = [_run_probe(worker, name, args, "before the update") for name, args in calls]
+    before = _run_probes(worker, calls, "before the update")
     outcome = worker.update(target, mode)
     if not outcome.succeeded:
         raise AssertionError("state not preserved: " + _failed_update_message(worker, outcome))
-    after = [_run_probe(worker, name, args, f"after the update (revision {target})")
-             for name, args in calls]
+    after = _run_probes(worker, calls, f"after the update (revision {target})")
     changed = [b != a for b, a in zip(before, after)]
     if any(changed):
         width = max(len(_call_text(n, a)) for n, a in calls)
@@ -336,16 +336,36 @@ def _call_text(function: str, args: tuple[Any, ...]) -> str:
     return f"{function}({', '.join(repr(a) for a in args)})"
 
 
-def _run_probe(worker: Worker, function: str, args: tuple[Any, ...], when: str) -> str:
+def _replica(worker: Worker) -> Any:
+    """A fresh instance of the worker's revision rebuilt from its oplog, as a recovery does."""
     __tracebackhide__ = True
+    incarnation = worker.build_incarnation(worker.component, worker.component_revision)
     try:
-        info = worker.component.find_function(function)
-        value = worker.invoke(info.golem_name, *args)
-    except InvocationError as error:
-        raise AssertionError(f"probe {_call_text(function, args)} failed {when} on worker "
-                             f"{worker.name} (revision {worker.component_revision}): "
-                             f"{error}") from None
-    return wave_encode(info.result, value) if info.result is not None else "(no result)"
+        worker.replay_into(incarnation, recovery_point(worker.oplog.header, worker.oplog.entries))
+    except HotUpdateError as error:
+        raise AssertionError(f"worker {worker.name} cannot be rebuilt from its oplog on revision "
+                             f"{worker.component_revision}: {error}") from None
+    return incarnation
+
+
+def _run_probes(worker: Worker, calls: list[tuple[str, tuple[Any, ...]]], when: str
+                ) -> list[str]:
+    __tracebackhide__ = True
+    if not calls:
+        return []
+    replica = _replica(worker)
+    answers = []
+    for function, args in calls:
+        try:
+            info = worker.component.find_function(function)
+            value = worker.call_unrecorded(replica, info, args)
+        except InvocationError as error:
+            raise AssertionError(f"probe {_call_text(function, args)} failed {when} on worker "
+                                 f"{worker.name} (revision {worker.component_revision}): "
+                                 f"{error}") from None
+        answers.append(wave_encode(info.result, value) if info.result is not None
+                       else "(no result)")
+    return answers
 
 
 def _recovery_start(worker: Worker) -> int:
