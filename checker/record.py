@@ -12,6 +12,7 @@ all classes. Semantics follow ``@dataclass(frozen=True)``: fields in annotation 
 
 from __future__ import annotations
 
+import operator
 from typing import Any, TypeVar, dataclass_transform
 
 __all__ = ["record", "replace"]
@@ -31,18 +32,19 @@ def _delattr(self: Any, name: str) -> None:
     raise FrozenInstanceError(f"cannot delete field {name!r} of {type(self).__name__}")
 
 
-def _key(self: Any) -> tuple[Any, ...]:
-    return tuple(getattr(self, name) for name in type(self).__record_compare__)
-
-
 def _eq(self: Any, other: Any) -> Any:
     if other.__class__ is not self.__class__:
         return NotImplemented
-    return _key(self) == _key(other)
+    key = self.__record_key__
+    return key(self) == key(other)
 
 
 def _hash(self: Any) -> int:
-    return hash((type(self).__name__, *_key(self)))
+    cached: int | None = self.__dict__.get("_record_hash")
+    if cached is None:
+        cached = hash((type(self).__name__, self.__record_key__(self)))
+        object.__setattr__(self, "_record_hash", cached)
+    return cached
 
 
 def _repr(self: Any) -> str:
@@ -75,7 +77,11 @@ def record(cls: C) -> C:
     exclude = frozenset(cls.__dict__.get("__record_exclude__", ()))
     type.__setattr__(cls, "__init__", init)
     cls.__record_fields__ = names  # type: ignore[attr-defined]
-    cls.__record_compare__ = tuple(n for n in names if n not in exclude)  # type: ignore[attr-defined]
+    compare = tuple(n for n in names if n not in exclude)
+    # attrgetter of several names returns a tuple; of one name, the bare value; of none, fails
+    cls.__record_key__ = (  # type: ignore[attr-defined]
+        operator.attrgetter(*compare) if compare else (lambda _self: ())
+    )
     type.__setattr__(cls, "__match_args__", names)
     cls.__setattr__ = _setattr  # type: ignore[assignment,method-assign]
     cls.__delattr__ = _delattr  # type: ignore[assignment,method-assign]

@@ -397,7 +397,7 @@ class _Converter:
             }.get(tag, FunctionKind.FREESTANDING)
             resource = self.key(owner).name
         name: str = f["name"]
-        item = re.sub(r"^\[[^\]]*\]", "", name)
+        item = name.split("]", 1)[1] if name.startswith("[") else name
         if resource is not None:
             item = "new" if kind is FunctionKind.CONSTRUCTOR else item.split(".", 1)[-1]
         params = tuple(Param(p["name"], self.type(p["type"])) for p in f.get("params", ()))
