@@ -860,7 +860,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
         rows: list[list[str]] = []
         if verbose:
             header = ["test", "worker"] + header[:4] + ["time"]
-            for u in updates:
+            for u in sorted(updates, key=lambda u: u.nodeid):  # stable: per test in order
                 rows.append([u.nodeid, u.worker, u.component, f"{u.source} -> {u.target}",
                              u.mode, u.outcome, _ms(u.seconds)])
         else:
@@ -868,7 +868,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
             for u in updates:
                 groups.setdefault((u.component, u.source, u.target, u.mode, u.outcome),
                                   []).append(u)
-            for (component, source, target, mode, outcome), members in groups.items():
+            for (component, source, target, mode, outcome), members in sorted(groups.items()):
                 rows.append([component, f"{source} -> {target}", mode, outcome,
                              str(len(members)), _ms(sum(m.seconds for m in members))])
         for line in _table([header, *rows], right=() if verbose else (4, 5)):

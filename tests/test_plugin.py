@@ -386,8 +386,8 @@ def test_terminal_summary_tables_the_updates(pytester: pytest.Pytester,
         "component  from -> to  mode       outcome    updates    time",
         "faulty     0 -> 1      automatic  failed           1  * ms",
         "faulty     0 -> 1      automatic  succeeded        1  * ms",
-        "faulty     1 -> 0      automatic  succeeded        1  * ms",
         "faulty     0 -> 1      manual     failed           1  * ms",
+        "faulty     1 -> 0      automatic  succeeded        1  * ms",
         "4 update(s) in 3 test(s): 2 succeeded, 2 failed",
     ])
     verbose = _run(pytester, faulty_option, "-v")
