@@ -41,7 +41,13 @@ WASI_HTTP_PACKAGES = ("wasi:http/",)
 
 
 class DurableContext(Protocol):
-    """What a host function needs from the worker that is calling it."""
+    """What a host function needs from the worker that is calling it.
+
+    ``worker`` is the calling :class:`~pytest_hotupdate.worker.Worker` (its ``registry`` reaches
+    the other workers).
+    """
+
+    worker: Any
 
     def durable_call(
         self,

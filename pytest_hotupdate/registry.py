@@ -112,6 +112,7 @@ class Registry:
                 grants=grants,
                 limits=limits or self.limits,
                 revisions=lambda r, name=component: self._lookup(name, r),
+                registry=self,
             )
         except BaseException:
             with self._lock:

@@ -154,8 +154,10 @@ class _Recorder:
     invocation then continues live.
     """
 
-    def __init__(self, oplog: Oplog) -> None:
+    def __init__(self, oplog: Oplog, worker: Worker) -> None:
         self.oplog = oplog
+        #: The worker this recorder belongs to (host functions find their caller through it).
+        self.worker = worker
         self.replaying = False
         self.recording = True
         self.pending: deque[HostCall] = deque()
@@ -336,8 +338,11 @@ class Worker:
         grants: SandboxGrants = SandboxGrants(),
         limits: WorkerLimits = WorkerLimits(),
         revisions: RevisionLookup | None = None,
+        registry: Any = None,
     ) -> None:
         self.runtime = runtime
+        #: The registry that created the worker (host functions reach other workers through it).
+        self.registry = registry
         self.component_name = component_name
         self.name = name
         self.host_functions = host_functions
@@ -348,7 +353,7 @@ class Worker:
         self._revisions = revisions or (lambda r: component if r == revision else None)
         self._stdout = bytearray()
         self._stderr = bytearray()
-        self._recorder = _Recorder(self.oplog)
+        self._recorder = _Recorder(self.oplog, self)
         #: Serialises invocations and updates: one thread in the Store at a time.
         self._lock = threading.RLock()
         self._plans: dict[tuple[str, str], _CallPlan] = {}
