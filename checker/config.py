@@ -157,6 +157,16 @@ def parse_config(table: Mapping[str, Any], source: str) -> Config:
     )
 
 
+def _may_configure(text: str) -> bool:
+    """Whether a pyproject text can hold ``[tool.hotupdate]`` (as a table, a dotted key or an
+    inline table under ``[tool]``); cheap, so that most projects skip TOML parsing."""
+    for line in text.splitlines():
+        stripped = line.replace(" ", "").replace("\t", "").replace('"', "").lstrip("[")
+        if stripped.startswith(("tool.hotupdate", "hotupdate")):
+            return True
+    return False
+
+
 def load_config(path: str | Path | None = None, start: Path | None = None) -> Config:
     """Read ``path`` (``--config``), or else the nearest ``pyproject.toml`` from ``start``
     (default: the current directory). No file or no table: the defaults."""
@@ -174,10 +184,11 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
     if found is None:
         return Config()
     try:
-        if "hotupdate" not in found.read_text(encoding="utf-8", errors="replace"):
-            return Config()  # no [tool.hotupdate]: skip parsing (start-up time)
+        text = found.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise ConfigError(str(found), f"cannot read: {exc.strerror or exc}") from None
+    if not _may_configure(text):
+        return Config()  # no [tool.hotupdate]: skip parsing (start-up time)
     doc = _read_toml(found)
     tool = doc.get("tool")
     table = tool.get("hotupdate") if isinstance(tool, dict) else None

@@ -364,3 +364,20 @@ def test_records_behave_like_frozen_dataclasses() -> None:
         class Bad:
             a: int = 0
             b: int
+
+
+@pytest.mark.parametrize(
+    ("text", "configured"),
+    [
+        ("[project]\nname = 'pytest-hotupdate'\n", False),
+        ("[tool.hotupdate]\nhost = 'wasi'\n", True),
+        ("[tool]\nhotupdate = { host = 'wasi' }\n", True),
+        ("tool.hotupdate.host = 'wasi'\n", True),
+        ("[ tool . hotupdate ]\nhost = 'wasi'\n", True),
+        ('["tool"."hotupdate"]\nhost = "wasi"\n', True),
+    ],
+)
+def test_pyproject_table_forms(tmp_path: Path, text: str, configured: bool) -> None:
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    config = load_config(start=tmp_path)
+    assert (config.host == "wasi") is configured
