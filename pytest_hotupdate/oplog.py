@@ -357,7 +357,7 @@ def _decode(raw: bytes, where: str, number: int) -> str:
 def _iter_entries(handle: BinaryIO, where: str) -> Iterator[Entry]:
     with handle:
         for number, raw in enumerate(handle, start=2):
-            line = _decode(raw, where, number)
+            line = _decode(raw, where, number).rstrip("\r\n")
             if not line.strip():
                 continue
             yield entry_from_dict(_parse_json(line, where, number), where, number)

@@ -50,7 +50,16 @@ from .oplog import (
 )
 from .runtime import INTERRUPT_MARKER, DirectFunc, Interrupter, Runtime
 from .snapshot import DEFAULT_MIME_TYPE, Snapshot, find_load, load_arguments, load_error
-from .values import Handle, WitType, lifter, lowerer, values_equal, wave_encode, wave_parse
+from .values import (
+    Handle,
+    WitType,
+    lifter,
+    lowerer,
+    values_equal,
+    wave_encode,
+    wave_parse,
+    wave_parse_params,
+)
 
 if TYPE_CHECKING:
     from .update import UpdateOutcome, UpdateRecord
@@ -416,12 +425,12 @@ class Worker:
         """Like :meth:`invoke` with WAVE text in and out (one WAVE string per parameter)."""
         with self._lock:
             plan = self._plan(self._live.component, function)
-            _check_arity(plan, args)
-            natives = tuple(
-                _parse_param(ty, name, text)
-                for (name, ty), text in zip(plan.info.params, args)
-            )
-            result = self.invoke(plan.info.golem_name, *natives)
+            name = plan.info.golem_name
+            try:
+                natives = wave_parse_params(plan.info.params, args)
+            except HotUpdateError as error:
+                raise InvocationError(f"{name}: {error}", name, "bad-arguments") from None
+            result = self.invoke(name, *natives)
             if plan.info.result is None:
                 return None
             return wave_encode(plan.info.result, result)
@@ -885,13 +894,6 @@ def _check_arity(plan: _CallPlan, args: tuple[Any, ...]) -> None:
             plan.info.golem_name,
             "bad-arguments",
         )
-
-
-def _parse_param(ty: WitType, name: str, text: str) -> Any:
-    try:
-        return wave_parse(ty, text)
-    except HotUpdateError as error:
-        raise InvocationError(f"param `{name}`: {error}", name, "bad-arguments") from None
 
 
 def _replay_args(plan: _CallPlan, invocation: Invocation, index: int) -> tuple[Any, ...]:
