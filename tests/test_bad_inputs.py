@@ -56,6 +56,8 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
         ("component file missing", lambda: runtime.load(tmp / "missing.wasm")),
         ("a directory instead of a file", lambda: runtime.load(tmp)),
         ("empty file", lambda: runtime.load(_write(tmp / "empty.wasm", b""))),
+        # Tests run as root here, so permissions cannot make a file unreadable; this one is.
+        ("unreadable file", lambda: runtime.load("/proc/self/mem")),
         ("text file", lambda: runtime.load(_write(tmp / "notes.wasm", "hello\n"))),
         ("truncated component", lambda: runtime.load(
             _write(tmp / "cut.wasm", counter.read_bytes()[: len(counter.read_bytes()) // 2]))),
