@@ -25,7 +25,7 @@ from .errors import InputError, UsageError
 from .findings import Finding
 from .hosts import HOSTS, get_host
 from .model import World
-from .record import replace
+from dataclasses import replace
 from .result import HistoryResult, PairResult, Report, Suppressed
 from .rules import Severity
 from .verdicts import automatic_verdict, manual_verdict

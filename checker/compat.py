@@ -34,7 +34,7 @@ from .model import (
     TypeKind,
     World,
 )
-from .record import record
+from dataclasses import dataclass
 
 __all__ = ["Direction", "TypePair", "combine", "compare", "compare_defs"]
 
@@ -96,7 +96,7 @@ def _compare_prims(old: str, new: str) -> Direction:
     return Direction.CHANGED
 
 
-@record
+@dataclass(frozen=True)
 class TypePair:
     """The two worlds whose types are compared."""
 

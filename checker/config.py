@@ -30,7 +30,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
-from .record import record
+from dataclasses import dataclass, field
 from .rules import Severity, rule_ids
 
 __all__ = ["Config", "Ignore", "find_pyproject", "load_config", "parse_config"]
@@ -39,7 +39,7 @@ FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 _KEYS = {"host", "fail-on", "severity", "ignore-rules", "ignore"}
 
 
-@record
+@dataclass(frozen=True)
 class Ignore:
     """One ignored finding."""
 
@@ -47,7 +47,7 @@ class Ignore:
     reason: str
 
 
-@record
+@dataclass(frozen=True)
 class Config:
     """The configuration in force (defaults when no file says otherwise).
 
@@ -63,7 +63,7 @@ class Config:
     source: str | None = None
     host: str | None = None
     fail_on: str | None = None
-    severities: Mapping[str, Severity] = MappingProxyType({})
+    severities: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType({}))
     ignore_rules: tuple[str, ...] = ()
     ignores: tuple[Ignore, ...] = ()
 

@@ -37,7 +37,7 @@ from .model import (
     signature_text,
     type_text,
 )
-from .record import record
+from dataclasses import dataclass
 
 __all__ = [
     "SNAPSHOT_INTERFACES",
@@ -117,7 +117,7 @@ def _renames(
 # --------------------------------------------------------------------------- context
 
 
-@record
+@dataclass(frozen=True)
 class _Ctx:
     old: World
     new: World
@@ -789,7 +789,7 @@ def _new_import(
 # --------------------------------------------------------------------------- snapshots
 
 
-@record
+@dataclass(frozen=True)
 class Snapshots:
     """A revision's snapshot exports: the ``golem:api`` version of each, or ``None``; and the
     problems that make an exported one unusable."""

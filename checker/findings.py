@@ -11,7 +11,7 @@ try:  # the builtin module: no OpenSSL to load (start-up time)
 except ImportError:  # pragma: no cover - other interpreters
     from hashlib import blake2b
 
-from .record import record, replace
+from dataclasses import dataclass, replace
 from .rules import Rule, Severity, get_rule
 
 __all__ = ["Finding", "fingerprint", "make_finding"]
@@ -23,7 +23,7 @@ def fingerprint(rule_id: str, path: str) -> str:
     return blake2b(f"{rule_id}\0{path}".encode(), digest_size=8).hexdigest()
 
 
-@record
+@dataclass(frozen=True)
 class Finding:
     """One change found between an old and a new revision.
 

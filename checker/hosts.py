@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 
-from .record import record
+from dataclasses import dataclass
 
 __all__ = ["HOSTS", "HostProfile", "Provision", "Status", "Support", "get_host"]
 
@@ -24,7 +24,7 @@ class Status(str, enum.Enum):
     NOT_PROVIDED = "not-provided"
 
 
-@record
+@dataclass(frozen=True)
 class Support:
     """The answer for one import: its status and a sentence naming the host and the import."""
 
@@ -32,7 +32,7 @@ class Support:
     note: str
 
 
-@record
+@dataclass(frozen=True)
 class Provision:
     """A group of interfaces a host provides.
 
@@ -54,7 +54,7 @@ class Provision:
         return version is not None and any(version.startswith(v) for v in self.versions)
 
 
-@record
+@dataclass(frozen=True)
 class HostProfile:
     """A host world: what it provides, and what it says about everything else.
 

@@ -16,7 +16,7 @@ import enum
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
-from .record import record
+from dataclasses import dataclass, field
 
 __all__ = [
     "Case",
@@ -47,7 +47,7 @@ PRIMITIVES = frozenset(
 )
 
 
-@record
+@dataclass(frozen=True)
 class TypeKey:
     """Where a named type is defined: its owner (interface or world) and its name.
 
@@ -66,35 +66,35 @@ class TypeKey:
         return (self.owner, self.name)
 
 
-@record
+@dataclass(frozen=True)
 class Prim:
     """A primitive type: ``u32``, ``string``, ``bool``, ..."""
 
     name: str
 
 
-@record
+@dataclass(frozen=True)
 class Ref:
     """A reference to a named type (record, variant, enum, flags, resource or alias)."""
 
     key: TypeKey
 
 
-@record
+@dataclass(frozen=True)
 class ListType:
     """``list<element>``."""
 
     element: Type
 
 
-@record
+@dataclass(frozen=True)
 class OptionType:
     """``option<inner>``."""
 
     inner: Type
 
 
-@record
+@dataclass(frozen=True)
 class ResultType:
     """``result<ok, err>``; either side may be absent (``result<_, e>``, ``result``)."""
 
@@ -102,14 +102,14 @@ class ResultType:
     err: Type | None
 
 
-@record
+@dataclass(frozen=True)
 class TupleType:
     """``tuple<a, b, ...>``."""
 
     items: tuple[Type, ...]
 
 
-@record
+@dataclass(frozen=True)
 class Handle:
     """``own<resource>`` (written just ``resource``) or ``borrow<resource>``."""
 
@@ -117,7 +117,7 @@ class Handle:
     resource: TypeKey
 
 
-@record
+@dataclass(frozen=True)
 class OtherType:
     """A type the checker does not look into (``stream<T>``, ``future<T>``, ...): compared
     by equality only."""
@@ -145,7 +145,7 @@ class TypeKind(str, enum.Enum):
         return self is not TypeKind.ALIAS
 
 
-@record
+@dataclass(frozen=True)
 class Field:
     """A record field."""
 
@@ -154,7 +154,7 @@ class Field:
     docs: str | None = None
 
 
-@record
+@dataclass(frozen=True)
 class Case:
     """A variant case (with an optional payload), an enum case or a flag (no payload)."""
 
@@ -163,7 +163,7 @@ class Case:
     docs: str | None = None
 
 
-@record
+@dataclass(frozen=True)
 class TypeDef:
     """A named type definition.
 
@@ -197,7 +197,7 @@ class FunctionKind(str, enum.Enum):
     STATIC = "static"
 
 
-@record
+@dataclass(frozen=True)
 class Param:
     """A function parameter."""
 
@@ -205,7 +205,7 @@ class Param:
     type: Type
 
 
-@record
+@dataclass(frozen=True)
 class Function:
     """An exported or imported function.
 
@@ -250,7 +250,7 @@ class Function:
         return (tuple(p.type for p in self.params), self.result)
 
 
-@record
+@dataclass(frozen=True)
 class Interface:
     """An exported or imported interface, or the world's own functions (``id == ""``).
 
@@ -286,7 +286,7 @@ class Interface:
         return None
 
 
-@record
+@dataclass(frozen=True)
 class World:
     """One side of a check: what a component (or a WIT world) exports and imports.
 
@@ -304,11 +304,11 @@ class World:
     name: str
     exports: tuple[Interface, ...]
     imports: tuple[Interface, ...]
-    types: Mapping[TypeKey, TypeDef] = MappingProxyType({})
+    # Not compared or hashed: a world's identity is its interfaces; the table only resolves them.
+    types: Mapping[TypeKey, TypeDef] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False)
     is_component: bool = True
     skipped: tuple[str, ...] = ()
-
-    __record_exclude__ = ("types",)  # not compared or hashed
 
     def export(self, iface_id: str) -> Interface | None:
         return next((i for i in self.exports if i.id == iface_id), None)

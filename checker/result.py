@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .findings import Finding
-from .record import record
+from dataclasses import dataclass
 from .rules import Severity
 
 __all__ = [
@@ -25,7 +25,7 @@ AVAILABLE = "available"
 UNAVAILABLE = "unavailable"
 
 
-@record
+@dataclass(frozen=True)
 class Suppressed:
     """A finding left out of the verdicts and the exit status by configuration."""
 
@@ -38,7 +38,7 @@ class Suppressed:
         return {**self.finding.as_dict(), "reason": self.reason}
 
 
-@record
+@dataclass(frozen=True)
 class HistoryResult:
     """One recorded history (oplog) replayed on the new revision (``--history``)."""
 
@@ -58,7 +58,7 @@ class HistoryResult:
         }
 
 
-@record
+@dataclass(frozen=True)
 class AutomaticVerdict:
     """The prediction for an automatic (replay) update."""
 
@@ -76,7 +76,7 @@ class AutomaticVerdict:
         }
 
 
-@record
+@dataclass(frozen=True)
 class ManualVerdict:
     """The prediction for a manual (snapshot) update."""
 
@@ -96,7 +96,7 @@ class ManualVerdict:
         }
 
 
-@record
+@dataclass(frozen=True)
 class PairResult:
     """The check of one old revision against one new revision."""
 
@@ -123,7 +123,7 @@ class PairResult:
         return out
 
 
-@record
+@dataclass(frozen=True)
 class Report:
     """Everything one run of the checker found."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 
-from .record import record
+from dataclasses import dataclass
 
 __all__ = ["RULES", "Rule", "Severity", "Verdict", "get_rule", "rule_ids"]
 
@@ -43,7 +43,7 @@ AM = (Verdict.AUTOMATIC, Verdict.MANUAL)
 NONE: tuple[Verdict, ...] = ()
 
 
-@record
+@dataclass(frozen=True)
 class Rule:
     """One kind of change.
 
