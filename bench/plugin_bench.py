@@ -42,12 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if not __package__ and str(ROOT) not in sys.path:  # `python bench/plugin_bench.py`
     sys.path.insert(0, str(ROOT))
 
-import pytest  # noqa: E402
+import pytest
 
-from pytest_hotupdate.plugin import HotUpdate, HotUpdateConfig  # noqa: E402
-from pytest_hotupdate.registry import Registry  # noqa: E402
-from pytest_hotupdate.runtime import Runtime  # noqa: E402
-from sample_components.build import build  # noqa: E402
+from pytest_hotupdate.plugin import HotUpdate, HotUpdateConfig
+from pytest_hotupdate.registry import Registry
+from pytest_hotupdate.runtime import Runtime
+from sample_components.build import build
 
 Figure = tuple[str, str, str, float, str, bool, bool]
 TARGET_SECONDS = 0.005
@@ -142,7 +142,7 @@ def _run_suite(directory: Path, paths: Sequence[Path], tests: int) -> tuple[floa
     suite.write_text(SUITE.format(v1=str(paths[0]), v2=str(paths[1]), tests=tests))
     durations = _Durations()
     with contextlib.redirect_stdout(io.StringIO()) as out:
-        code = pytest.main([str(suite), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+        code = pytest.main([str(suite), "-q", "-p", "no:cacheprovider",
                             f"--rootdir={directory}"], plugins=[durations])
     if code != 0:
         raise RuntimeError(f"the generated suite failed (exit {code}):\n{out.getvalue()}")

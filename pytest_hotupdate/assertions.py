@@ -78,15 +78,15 @@ def assert_update_fails(worker: Worker, target: int, mode: str = "automatic", *,
     outcome = worker.update(target, mode)
     if outcome.succeeded:
         raise AssertionError("\n".join([
-            f"expected the {_update_name(worker, outcome)} to fail, but it succeeded in "
-            f"{_ms(outcome.seconds)}; the worker now runs revision {worker.component_revision}",
+            (f"expected the {_update_name(worker, outcome)} to fail, but it succeeded in "
+            f"{_ms(outcome.seconds)}; the worker now runs revision {worker.component_revision}"),
             *_history_lines(worker),
         ]))
     if match is not None and not re.search(match, outcome.details):
         pattern = match.pattern if isinstance(match, re.Pattern) else match
         raise AssertionError("\n".join([
-            f"the {_update_name(worker, outcome)} failed as expected, but its details do not "
-            f"match {pattern!r}",
+            (f"the {_update_name(worker, outcome)} failed as expected, but its details do not "
+            f"match {pattern!r}"),
             f"  details: {outcome.details}",
         ]))
     if worker.component_revision != outcome.from_revision:
@@ -120,8 +120,8 @@ def assert_state_preserved(worker: Worker, target: int, mode: str = "automatic",
     if any(changed):
         width = max(len(_call_text(n, a)) for n, a in calls)
         lines = [
-            f"state not preserved by the {_update_name(worker, outcome)} (it succeeded in "
-            f"{_ms(outcome.seconds)}): {sum(changed)} of {len(calls)} probe(s) changed",
+            (f"state not preserved by the {_update_name(worker, outcome)} (it succeeded in "
+            f"{_ms(outcome.seconds)}): {sum(changed)} of {len(calls)} probe(s) changed"),
         ]
         for (name, args), b, a, diff in zip(calls, before, after, changed):
             call = _call_text(name, args).ljust(width)
@@ -183,8 +183,8 @@ def assert_snapshot_roundtrip(worker: Worker, *, probes: Sequence[Probe] = ()) -
                               f"after load {new}")
     if mismatches:
         raise AssertionError("\n".join([
-            f"{what}: the snapshot ({len(first.payload)} bytes) reloads, but "
-            f"{len(mismatches)} of {len(calls)} probe(s) answer differently", *mismatches]))
+            (f"{what}: the snapshot ({len(first.payload)} bytes) reloads, but "
+            f"{len(mismatches)} of {len(calls)} probe(s) answer differently"), *mismatches]))
     return first.payload
 
 
@@ -463,7 +463,7 @@ def _parse_divergence(worker: Worker, details: str
         position = why.rindex(suffix)
         why, expected, got = why[:position], known, why[position + len(suffix):-1]
     else:
-        found = re.search(r" \(expected (.*), got (.*)\)\Z", why, re.S)
+        found = re.search(r" \(expected (.*), got (.*)\)\Z", why, re.DOTALL)
         if found is not None:
             why, expected, got = why[:found.start()], found[1], found[2]
     return index, call, why, expected, got

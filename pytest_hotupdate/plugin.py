@@ -23,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,10 +39,10 @@ if TYPE_CHECKING:
     from .worker import Worker, WorkerLimits
 
 __all__ = [
-    "HotUpdate",
-    "HotUpdateConfig",
     "HistoryReplayItem",
     "HistoryReplays",
+    "HotUpdate",
+    "HotUpdateConfig",
     "UpdatePath",
     "UpdateSummary",
     "summarize_updates",
@@ -252,7 +253,7 @@ _PROPERTY = re.compile(
     r"(?P<component>.+?) (?P<source>\d+) -> (?P<target>-?\d+) (?P<mode>[\w-]+) "
     r"(?P<outcome>succeeded|failed) in (?P<ms>[\d.]+) ms \(worker (?P<worker>.*?)\)"
     r"(?:: (?P<details>.*))?\Z",
-    re.S,
+    re.DOTALL,
 )
 
 
@@ -310,7 +311,8 @@ def _state(config: pytest.Config) -> _SessionState:
 # --------------------------------------------------------------------------- hooks: options
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    _protect_wasmtime_signal_handlers(pluginmanager)
     group = parser.getgroup("hotupdate", "hot updates of WebAssembly components (pytest-hotupdate)")
     group.addoption(
         "--hotupdate-component", action="append", dest="hotupdate_components", default=None,
@@ -352,6 +354,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "hotupdate_oplog_lines", type="string", default="100",
         help="how many of a worker's last oplog lines a failure report shows (default 100).")
+
+
+def _protect_wasmtime_signal_handlers(pluginmanager: pytest.PytestPluginManager) -> None:
+    """In a pytest session started inside a process that already runs wasm (an in-process
+    ``pytester`` run, ``pytest.main`` from a script), keep pytest's faulthandler plugin out.
+
+    Its teardown calls ``faulthandler.disable()``, which puts back the signal handlers saved
+    before wasmtime installed its own; the process's next wasm trap (a SIGILL or SIGSEGV that
+    wasmtime would have turned into an error) then kills it. Outer sessions, where the plugin is
+    loaded before wasmtime is imported, keep faulthandler.
+    """
+    if "wasmtime" in sys.modules and pluginmanager.has_plugin("faulthandler"):
+        pluginmanager.set_blocked("faulthandler")
 
 
 # --------------------------------------------------------------------------- hooks: configure
@@ -576,7 +591,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     replays = collector.collect()
     # Reported like any collected node, so that "collected N items" counts them.
     config.hook.pytest_collectreport(
-        report=pytest.CollectReport(collector.nodeid, "passed", None, replays))
+        report=pytest.CollectReport(collector.nodeid, "passed", None, [*replays]))
     items.extend(replays)
 
 
@@ -796,15 +811,15 @@ def _oplog_section(worker: Worker, lines: int) -> tuple[str, str]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Iterator[None]:
-    report: pytest.TestReport = yield  # type: ignore[misc]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.when == "call" and report.failed:
         facade = item.stash.get(_FACADE, None)
         if facade is not None:
             lines = _state(item.config).settings.oplog_lines
             for worker in facade.workers:
                 report.sections.append(_oplog_section(worker, lines))
-    return report  # type: ignore[return-value]
+    return report
 
 
 def _reports(terminalreporter: Any) -> Iterator[pytest.TestReport]:

@@ -11,6 +11,7 @@ Imported lazily: hypothesis is only needed by suites that use it.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import threading
@@ -25,6 +26,7 @@ from .values import (
     Err,
     FlagsType,
     Handle,
+    HandleType,
     ListType,
     Ok,
     OptionType,
@@ -36,7 +38,6 @@ from .values import (
     Variant,
     VariantType,
     WitType,
-    HandleType,
     wave_encode,
 )
 
@@ -59,7 +60,7 @@ _INT_RANGES = {
 }
 
 #: Unicode scalar values (no surrogates): what a WIT ``char`` may hold.
-_SCALARS = st.characters(blacklist_categories=("Cs",))
+_SCALARS = st.characters(exclude_categories=["Cs"])
 
 
 def _f32_from_bits(bits: int) -> float:
@@ -91,7 +92,7 @@ def values(ty: WitType | None, *, max_size: int = 4) -> st.SearchStrategy[Any]:
     if isinstance(ty, VariantType):
         return st.one_of(*(
             st.just(Variant(name)) if payload is None
-            else values(payload, max_size=max_size).map(lambda p, name=name: Variant(name, p))
+            else values(payload, max_size=max_size).map(functools.partial(Variant, name))
             for name, payload in ty.cases
         ))
     if isinstance(ty, EnumType):
@@ -180,7 +181,7 @@ def _load(source: str | os.PathLike[str]) -> LoadedComponent:
 
             _shared_runtime = Runtime()
         runtime = _shared_runtime
-    return runtime.load(source)
+    return runtime.load(os.fspath(source))
 
 
 def _component_of(component: Any) -> Any:
@@ -215,6 +216,10 @@ def _arguments(info: FunctionInfo, custom: Any, max_size: int) -> st.SearchStrat
         else values(ty, max_size=max_size)
         for _, ty in info.params
     ))
+
+
+def _pair(info: FunctionInfo, args: tuple[Any, ...]) -> tuple[FunctionInfo, tuple[Any, ...]]:
+    return info, args
 
 
 def _resolve_handles(calls: list[tuple[FunctionInfo, tuple[Any, ...]]]) -> list[Call]:
@@ -263,7 +268,7 @@ def invocations(
         loaded = _component_of(component)
         selected = _select(loaded, functions)
         one_call = st.one_of(*(
-            _arguments(info, custom, max_value_size).map(lambda args, info=info: (info, args))
+            _arguments(info, custom, max_value_size).map(functools.partial(_pair, info))
             for info, custom in selected
         ))
         raw = st.lists(one_call, min_size=min_size, max_size=max_size)

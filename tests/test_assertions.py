@@ -64,8 +64,8 @@ def test_a_diverging_update_shows_the_invocation_and_both_values(faulty: Registr
         "    expected (recorded):  1",
         "    actual (replayed on revision 1): 2",
         "    why: the replayed result differs from the recorded one",
-        f"  details: Automatic update failed: invocation #1 {F}.{{increment}}(1): the replayed "
-        "result differs from the recorded one (expected 1, got 2)",
+        (f"  details: Automatic update failed: invocation #1 {F}.{{increment}}(1): the replayed "
+        "result differs from the recorded one (expected 1, got 2)"),
         "  history (10 invocation(s)):",
         f"    #0 {F}.{{increment}}(0) -> 0",
         f"    #1 {F}.{{increment}}(1) -> 1   <-- diverged here",
@@ -73,8 +73,8 @@ def test_a_diverging_update_shows_the_invocation_and_both_values(faulty: Registr
         f"    #3 {F}.{{increment}}(3) -> 6",
         f"    #4 {F}.{{increment}}(4) -> 10",
         "    ... 5 later",
-        "  the worker stays on revision 0; update counts (pending, successful, failed): "
-        "(0, 0, 1)",
+        ("  the worker stays on revision 0; update counts (pending, successful, failed): "
+        "(0, 0, 1)"),
     ]
 
 
@@ -100,8 +100,8 @@ def test_a_failed_manual_update_shows_golems_details(counter: Registry) -> None:
         "  details: Manual update failed to load snapshot: v4 cannot load snapshots",
         "  history (1 invocation(s)):",
         f"    #0 {SET}(9) -> (no result)",
-        "  the worker stays on revision 2; update counts (pending, successful, failed): "
-        "(0, 0, 1)",
+        ("  the worker stays on revision 2; update counts (pending, successful, failed): "
+        "(0, 0, 1)"),
     ]
 
 
@@ -140,10 +140,10 @@ def test_update_fails_with_other_details(counter: Registry) -> None:
     with pytest.raises(AssertionError) as info:
         assert_update_fails(worker, 1, "manual", match="cannot load")
     assert _message(info).splitlines() == [
-        "the manual update of worker d (counter) from revision 0 to 1 failed as expected, but its "
-        "details do not match 'cannot load'",
-        "  details: failed to get a snapshot for manual update: revision 0 does not export "
-        "golem:api/save-snapshot",
+        ("the manual update of worker d (counter) from revision 0 to 1 failed as expected, but its "
+        "details do not match 'cannot load'"),
+        ("  details: failed to get a snapshot for manual update: revision 0 does not export "
+        "golem:api/save-snapshot"),
     ]
 
 

@@ -40,7 +40,7 @@ def faulty_option(wasm: Callable[[str, str], Path]) -> str:
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly", *args)
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
 
 
 # --------------------------------------------------------------------------- registration
@@ -147,8 +147,8 @@ def test_ini_settings_and_baseline(pytester: pytest.Pytester,
     result = _run(pytester, "--hotupdate-baseline=counter-v1.wasm", "-v")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([
-        "hotupdate: counter: 3 revisions (counter-v1.wasm, counter-v2.wasm, counter-v3.wasm, "
-        "baseline counter-v1.wasm)",
+        ("hotupdate: counter: 3 revisions (counter-v1.wasm, counter-v2.wasm, counter-v3.wasm, "
+        "baseline counter-v1.wasm)"),
         "*test_paths?counter-0-to-2-manual? PASSED*",
         "*test_paths?counter-1-to-2-manual? PASSED*",
     ])
@@ -157,20 +157,20 @@ def test_ini_settings_and_baseline(pytester: pytest.Pytester,
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--hotupdate-component=counter"], "--hotupdate-component expects NAME=OLD.wasm,NEW.wasm"
-                                            "[[],...] (oldest first), got 'counter'"),
+        (["--hotupdate-component=counter"], ("--hotupdate-component expects NAME=OLD.wasm,NEW.wasm"
+                                            "[[],...] (oldest first), got 'counter'")),
         (["--hotupdate-component=counter=missing.wasm"],
          "--hotupdate-component counter: no such component file: missing.wasm"),
         (["--hotupdate-baseline=missing.wasm"],
-         "--hotupdate-baseline missing.wasm: name the component (NAME=PATH) when 0 components "
-         "are configured"),
+         ("--hotupdate-baseline missing.wasm: name the component (NAME=PATH) when 0 components "
+         "are configured")),
         (["--hotupdate-against=x.wasm"], "--hotupdate-against needs --hotupdate-replay DIR"),
         (["--hotupdate-replay=."], "--hotupdate-replay needs --hotupdate-against NEW.wasm*"),
         (["--hotupdate-replay=nowhere", "--hotupdate-against=x.wasm"],
          "--hotupdate-against: no such component file: x.wasm"),
         (["-o", "hotupdate_modes=automatic sideways"],
-         "hotupdate_modes: unknown update mode 'sideways' (use automatic/auto or "
-         "manual/snapshot)"),
+         ("hotupdate_modes: unknown update mode 'sideways' (use automatic/auto or "
+         "manual/snapshot)")),
         (["-o", "hotupdate_oplog_lines=many"],
          "hotupdate_oplog_lines must be an integer, got 'many'"),
     ],
@@ -258,19 +258,19 @@ def test_the_marker_takes_revision_files(pytester: pytest.Pytester,
     ("marker", "message"),
     [
         ("hotupdate", "name the component (configured: none)"),
-        ("hotupdate('counter')", "component 'counter' has no revisions: give revisions=[...] or "
+        ("hotupdate('counter')", ("component 'counter' has no revisions: give revisions=[...] or "
                                  "configure them (--hotupdate-component counter=OLD.wasm,NEW.wasm"
-                                 " or the hotupdate_components ini setting)"),
+                                 " or the hotupdate_components ini setting)")),
         ("hotupdate('c', revisions=['a.wasm'])", "component 'c' needs at least 2 revisions, has 1"),
         ("hotupdate('c', revisions=['a', 'b'], paths='sideways')",
-         "paths='sideways': use one of to-latest, adjacent, all or a list of (source, target) "
-         "pairs"),
+         ("paths='sideways': use one of to-latest, adjacent, all or a list of (source, target) "
+         "pairs")),
         ("hotupdate('c', revisions=['a', 'b'], paths=[(0, 2)])",
          "bad update path (0, 2): two different revisions in 0..1"),
         ("hotupdate('c', revisions=['a', 'b'], modes=['swap'])",
          "unknown update mode 'swap' (use automatic/auto or manual/snapshot)"),
-        ("hotupdate('c', 'd')", "unexpected arguments 'd' (takes component, paths=, modes=, "
-                                "revisions=)"),
+        ("hotupdate('c', 'd')", ("unexpected arguments 'd' (takes component, paths=, modes=, "
+                                "revisions=)")),
     ],
 )
 def test_bad_marker_arguments_are_collection_errors(pytester: pytest.Pytester, marker: str,
@@ -285,8 +285,8 @@ def test_bad_marker_arguments_are_collection_errors(pytester: pytest.Pytester, m
     result = _run(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([
-        f"@pytest.mark.hotupdate on test_bad_marker_arguments_are_collection_errors.py::"
-        f"test_marked: {message}"])
+        (f"@pytest.mark.hotupdate on test_bad_marker_arguments_are_collection_errors.py::"
+        f"test_marked: {message}")])
     assert "Traceback" not in result.stdout.str()
 
 
@@ -300,25 +300,25 @@ def test_the_marker_needs_the_fixture(pytester: pytest.Pytester, counter_option:
     """)
     result = _run(pytester, counter_option)
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*: the test must use the `hotupdate` fixture (or "
-                                 "`hotupdate_path`)"])
+    result.stdout.fnmatch_lines([("*: the test must use the `hotupdate` fixture (or "
+                                 "`hotupdate_path`)")])
 
 
 # --------------------------------------------------------------------------- reports
 
 
-FAILING_UPDATE = f"""
+FAILING_UPDATE = """
     from pytest_hotupdate.assertions import assert_update_succeeds
 
     def test_buggy_revision(hotupdate):
         worker = hotupdate.worker("faulty", name="f1", revision=0)
         for by in (5, 7):
-            worker.invoke("golem:faulty/api.{{increment}}", by)
+            worker.invoke("golem:faulty/api.{increment}", by)
         assert_update_succeeds(worker, 1)
 
     def test_good_update(hotupdate):
         worker = hotupdate.worker("faulty", name="f2", revision=0)
-        worker.invoke("golem:faulty/api.{{get}}")
+        worker.invoke("golem:faulty/api.{get}")
         assert_update_succeeds(worker, 1)
         assert_update_succeeds(worker, 0)
 
@@ -342,8 +342,8 @@ def test_a_failing_test_shows_the_divergence_and_the_oplogs(pytester: pytest.Pyt
         "E *   details: Automatic update failed: invocation #0 *",
         "E *     #0 golem:faulty/api.{increment}(5) -> 5   <-- diverged here",
         "E *     #1 golem:faulty/api.{increment}(7) -> 12",
-        "E *   the worker stays on revision 0; update counts (pending, successful, failed): "
-        "(0, 0, 1)",
+        ("E *   the worker stays on revision 0; update counts (pending, successful, failed): "
+        "(0, 0, 1)"),
         "*- hotupdate oplog: worker f1 (faulty, revision 0) -*",
         '{"oplog": 1, "component": "faulty", "revision": 0, "worker": "f1"}',
         '{"kind": "invocation", "function": "golem:faulty/api.{increment}", "params": ["5"]}',
@@ -394,8 +394,8 @@ def test_terminal_summary_tables_the_updates(pytester: pytest.Pytester,
     verbose.stdout.fnmatch_lines([
         "*= hot updates =*",
         "test * worker  component  from -> to  mode       outcome    time",
-        "test_terminal_summary_tables_the_updates.py::test_buggy_revision * f1 * faulty * "
-        "0 -> 1 * automatic  failed * ms",
+        ("test_terminal_summary_tables_the_updates.py::test_buggy_revision * f1 * faulty * "
+        "0 -> 1 * automatic  failed * ms"),
     ])
 
 
@@ -419,7 +419,7 @@ def test_junit_xml_has_a_property_per_update(pytester: pytest.Pytester,
     assert [name for name, _ in good] == ["hotupdate.update", "hotupdate.update"]
     assert good[0][1].startswith("faulty 0 -> 1 automatic succeeded in ")
     assert good[0][1].endswith(" ms (worker f2)")
-    (name, value), = properties["test_buggy_revision"]
+    (_name, value), = properties["test_buggy_revision"]
     summary = UpdateSummary.parse(value)
     assert summary is not None
     assert (summary.component, summary.worker, summary.source, summary.target, summary.mode,
@@ -482,3 +482,36 @@ def test_safe_names(text: str, name: str) -> None:
 def test_safe_names_of_long_ids_stay_unique() -> None:
     a, b = _safe_name("x" * 300 + "a"), _safe_name("x" * 300 + "b")
     assert a != b and len(a) <= 120
+
+
+NESTED = """
+import pytest
+
+from pytest_hotupdate.errors import InvocationError
+from pytest_hotupdate.registry import Registry
+
+pytest_plugins = ["pytester"]
+
+
+def test_a_nested_session(pytester, hotupdate_runtime):
+    Registry(hotupdate_runtime).add("faulty", {faulty!r})  # wasmtime's handlers are in place
+    pytester.makepyfile("def test_inner(): pass")
+    pytester.runpytest_inprocess().assert_outcomes(passed=1)
+
+
+def test_then_a_trap(hotupdate_runtime):
+    registry = Registry(hotupdate_runtime)
+    registry.add("faulty", {faulty!r})
+    with pytest.raises(InvocationError, match="trapped"):
+        registry.worker("faulty").invoke("golem:faulty/api.{{trap}}")
+"""
+
+
+def test_a_nested_session_keeps_wasmtimes_signal_handlers(pytester: pytest.Pytester,
+                                                          wasm: Callable[[str, str], Path]) -> None:
+    # pytest's faulthandler teardown in the nested session would restore the handlers from
+    # before wasmtime's, and the trap would kill the process; the plugin keeps it out.
+    pytester.makepyfile(NESTED.format(faulty=str(wasm("faulty", "v1"))))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly",
+                                           timeout=120)
+    result.assert_outcomes(passed=2)

@@ -26,8 +26,8 @@ def test_the_complete_example_passes_as_is(pytester: pytest.Pytester) -> None:
         "*::test_a_reader_survives_every_automatic_update[[]counter-0-to-1-automatic[]] PASSED*",
         "*::test_a_reader_survives_every_automatic_update[[]counter-2-to-3-automatic[]] PASSED*",
         "*= hot updates =*",
-        "*::test_v4_refuses_snapshots_and_the_worker_keeps_its_state * counter-1 * counter * "
-        "2 -> 3 * manual * failed *",
+        ("*::test_v4_refuses_snapshots_and_the_worker_keeps_its_state * counter-1 * counter * "
+        "2 -> 3 * manual * failed *"),
         "12 update(s) in 10 test(s): 9 succeeded, 3 failed",
     ])
 
@@ -38,5 +38,5 @@ def test_the_readme_shows_the_example_file() -> None:
     first_line = example.splitlines()[0]
     if first_line not in readme:
         pytest.skip("the README does not include the plugin guide's complete example yet")
-    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
     assert example in blocks, "the README's complete example differs from " + str(EXAMPLE)

@@ -87,13 +87,13 @@ def test_replay_gates_a_candidate_on_the_recorded_histories(pytester: pytest.Pyt
         "hotupdate-replay::test_recorded.py__test_reads/idle.oplog.jsonl PASSED*",
         "hotupdate-replay::test_recorded.py__test_rolls/d1.oplog.jsonl SKIPPED*",
         "*= FAILURES =*",
-        f"recorded history {golden}/test_recorded.py__test_increments/f1.oplog.jsonl (faulty, 2 "
-        f"invocation(s)) diverges on {candidate}:",
-        "  invocation #0 golem:faulty/api.{increment}(2): the replayed result differs from the "
-        "recorded one (expected 2, got 4)",
+        (f"recorded history {golden}/test_recorded.py__test_increments/f1.oplog.jsonl (faulty, 2 "
+        f"invocation(s)) diverges on {candidate}:"),
+        ("  invocation #0 golem:faulty/api.{increment}(2): the replayed result differs from the "
+        "recorded one (expected 2, got 4)"),
         "*= hot updates =*",
-        f"replayed 3 recorded histories from {golden} on faulty={candidate}: 1 diverged, 1 "
-        "skipped (no candidate revision for their component)",
+        (f"replayed 3 recorded histories from {golden} on faulty={candidate}: 1 diverged, 1 "
+        "skipped (no candidate revision for their component)"),
         "  DIVERGED test_recorded.py__test_increments/f1.oplog.jsonl",
     ])
     assert "Traceback" not in result.stdout.str()
@@ -105,8 +105,8 @@ def test_replay_items_run_next_to_the_regular_tests(pytester: pytest.Pytester,
     result = _run(pytester, f"--hotupdate-replay={golden}/test_recorded.py__test_rolls",
                   f"--hotupdate-against={build('dice', 'v1')}")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines([f"replayed 1 recorded history from * on *dice-v1-*.wasm: "
-                                 f"0 diverged"])
+    result.stdout.fnmatch_lines([("replayed 1 recorded history from * on *dice-v1-*.wasm: "
+                                 "0 diverged")])
 
 
 def test_replay_of_one_history_file(pytester: pytest.Pytester, golden: Path) -> None:
