@@ -20,6 +20,8 @@ FIGURES = [
     "cached load vs cold compile (counter v1 WAT",  # cart v1 in a full run
     "replay of a 10,000-entry oplog file: peak memory growth",
     "memory per idle worker (100 live WAT workers)",
+    "hotupdate-check counter v2 -> v3 WAT, --quick",  # cart v2 -> v3 in a full run
+    "hotupdate-check --version",
 ]
 HEADER = ["figure", "value", "baseline", "ratio", "target", "pass/fail"]
 
