@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from .assertions import HistoryReplay
     from .component import LoadedComponent
     from .host import SandboxGrants
     from .registry import Registry
@@ -639,8 +640,10 @@ class HotUpdate:
         of ``name``, in order; return their revision numbers."""
         files = sources or self.paths(name)
         if not files:
-            raise LookupError(f"no revisions configured for component {name!r} "
-                              f"(configured: {', '.join(self.config.components) or 'none'})")
+            from .errors import RegistryError
+
+            raise RegistryError(f"no revisions configured for component {name!r} "
+                                f"(configured: {', '.join(self.config.components) or 'none'})")
         return [self.registry.add(name, f) for f in files]
 
     def worker(
@@ -694,7 +697,8 @@ class HotUpdate:
     # -- recorded histories ---------------------------------------------------------------
 
     def replay_histories(self, histories: str | Path | Iterable[str | Path],
-                         against: str | Path | Mapping[str, str | Path]) -> list[Any]:
+                         against: str | Path | Mapping[str, str | Path]
+                         ) -> list[HistoryReplay]:
         """Replay recorded histories (files or directories of ``*.oplog.jsonl``) on a
         candidate revision; see :func:`pytest_hotupdate.assertions.replay_histories`."""
         from .assertions import replay_histories
@@ -702,7 +706,8 @@ class HotUpdate:
         return replay_histories(histories, against, runtime=self.runtime)
 
     def assert_histories_replay(self, histories: str | Path | Iterable[str | Path],
-                                against: str | Path | Mapping[str, str | Path]) -> list[Any]:
+                                against: str | Path | Mapping[str, str | Path]
+                                ) -> list[HistoryReplay]:
         """Like :meth:`replay_histories`, failing the test with every first divergence."""
         __tracebackhide__ = True
         from .assertions import assert_histories_replay

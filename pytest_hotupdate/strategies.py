@@ -261,7 +261,8 @@ def invocations(
         max_value_size: bound on each generated list, string and flags value.
 
     Resource handle parameters receive handles returned by earlier calls in the history (a call
-    that would need one before any exists is left out). Histories shrink to fewer, simpler calls:
+    that would need one before any exists is left out); handles nested inside other values
+    (records, lists) are not tracked: give such functions an argument strategy. Histories shrink to fewer, simpler calls:
     a failing property reports a minimal history.
     """
     def build() -> st.SearchStrategy[list[Call]]:

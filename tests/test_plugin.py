@@ -515,3 +515,20 @@ def test_a_nested_session_keeps_wasmtimes_signal_handlers(pytester: pytest.Pytes
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly",
                                            timeout=120)
     result.assert_outcomes(passed=2)
+
+
+def test_deploying_an_unconfigured_component_names_the_configured_ones(
+    pytester: pytest.Pytester, counter_option: str
+) -> None:
+    pytester.makepyfile("""
+        import pytest
+        from pytest_hotupdate.errors import RegistryError
+
+        def test_deploy(hotupdate):
+            with pytest.raises(RegistryError, match=r"no revisions configured for component "
+                                                    r"'cart' \\(configured: counter\\)"):
+                hotupdate.deploy("cart")
+            with pytest.raises(RegistryError, match="no component named 'cart'"):
+                hotupdate.worker("cart")
+    """)
+    _run(pytester, counter_option).assert_outcomes(passed=1)
