@@ -58,7 +58,7 @@ def bench_bytes(runtime: Runtime, size: int, repeat: int) -> Row:
         _progress(f"list<u8> {size:,} bytes: repetition {rep + 1}/{repeat}")
         gc.collect()
         started = time.perf_counter()
-        out = worker.call_unrecorded(worker._live, info, (data,))
+        out = worker.call_unrecorded(worker.live, info, (data,))
         fast_times.append(time.perf_counter() - started)
         started = time.perf_counter()
         stock_out = stock(data)

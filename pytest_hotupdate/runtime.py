@@ -123,9 +123,10 @@ _CONTINUE = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
 class Interrupter:
     """Stops one Store's running code when its deadline passes or when asked to.
 
-    ``arm(seconds)`` before a call sets the deadline; ``disarm()`` after it. ``interrupt()`` (from
-    any thread) stops the call at the next tick, at most TICK_SECONDS later, or when a blocking
-    host call returns. ``reason`` says why the last stop happened: ``deadline`` or ``interrupt``.
+    ``arm(seconds)`` before a call sets the deadline; ``disarm()`` after it. Setting
+    ``interrupt_requested`` (from any thread) stops the call at the next tick, at most
+    TICK_SECONDS later (the worker also checks it after each durable host call). ``reason`` says
+    why the last stop happened: ``deadline`` or ``interrupt``.
     """
 
     def __init__(self) -> None:
@@ -146,9 +147,6 @@ class Interrupter:
 
     def disarm(self) -> None:
         self.deadline = math.inf
-
-    def interrupt(self) -> None:
-        self.interrupt_requested = True
 
     def _on_tick(self, _context: Any, _env: Any, delta: Any, kind: Any) -> int:
         if self.interrupt_requested:

@@ -160,7 +160,7 @@ def update(worker: Worker, target_revision: int, mode: str = "automatic", *,
     if mode == "automatic":
         outcome = _request_automatic(worker, target_revision)
     else:
-        with worker._lock:  # a manual update waits until the worker is idle
+        with worker.lock:  # a manual update waits until the worker is idle
             _pre_check(worker, target_revision, mode)
             outcome = _manual(worker, target_revision)
     if raise_on_failure and not outcome.succeeded:
@@ -209,12 +209,12 @@ def _request_automatic(worker: Worker, target: int) -> UpdateOutcome:
                 return value
 
             worker.pending_interrupt = takeover
-            worker._live.interrupter.interrupt()
-        with worker._lock:  # the running invocation has finished, taken over or not
+            worker.interrupt_running(True)
+        with worker.lock:  # the running invocation has finished, taken over or not
             if future.done():
                 return future.result()
             worker.pending_interrupt = None
-            worker._live.interrupter.interrupt_requested = False
+            worker.interrupt_running(False)
             outcome, _, _ = _automatic(worker, target, in_flight=False)
             return outcome
     finally:
@@ -299,7 +299,7 @@ def _manual(worker: Worker, target: int) -> UpdateOutcome:
     clock = _Clock()
     source = worker.component_revision
     oplog = worker.oplog
-    old = worker._live
+    old = worker.live
 
     def failed(details: str, restart: bool) -> UpdateOutcome:
         oplog.append(FailedUpdate(target, "manual", clock.now(), details))
@@ -347,7 +347,7 @@ def revert(worker: Worker, *, to_index: int | None = None,
     """
     if (to_index is None) == (last_invocations is None):
         raise UpdateError("revert needs exactly one of to_index or last_invocations")
-    with worker._lock:
+    with worker.lock:
         entries = worker.oplog.entries
         if to_index is not None:
             if not isinstance(to_index, int) or not 0 <= to_index <= len(entries):
@@ -376,7 +376,7 @@ def swap(worker: Worker, target_revision: int) -> UpdateOutcome:
     The target revision is linked against the host and instantiated before the swap; any
     failure leaves the old revision serving (rollback) and returns a ``failed`` outcome.
     """
-    with worker._lock:
+    with worker.lock:
         clock = _Clock()
         source = worker.component_revision
         if target_revision == source:

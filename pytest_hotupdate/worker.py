@@ -547,6 +547,21 @@ class Worker:
         interrupter.attach(store)
         return Incarnation(component, revision, linker, store, interrupter)
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by every invocation and update: whoever holds it is alone in the worker."""
+        return self._lock
+
+    @property
+    def live(self) -> Incarnation:
+        """The incarnation that serves invocations now."""
+        return self._live
+
+    def interrupt_running(self, requested: bool) -> None:
+        """Ask the running invocation to stop at its next durable host call or epoch tick
+        (``True``), or withdraw that request (``False``)."""
+        self._live.interrupter.interrupt_requested = requested
+
     def switch_to(self, incarnation: Incarnation) -> None:
         """Make ``incarnation`` the live one."""
         self._live = incarnation
