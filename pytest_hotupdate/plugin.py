@@ -282,13 +282,12 @@ def summarize_updates(worker: Worker) -> list[UpdateSummary]:
 
 
 class _SessionState:
-    """What the plugin keeps for one session (in ``config.stash``)."""
+    """What the plugin keeps for one session (in ``config.stash``): the settings and the
+    session's runtime. (The summary reads the test reports, which pytest-xdist brings back
+    from its workers.)"""
 
     def __init__(self, settings: HotUpdateConfig) -> None:
         self.settings = settings
-        self.updates: list[UpdateSummary] = []
-        self.recorded: list[str] = []
-        self.replays: list[tuple[str, str]] = []  # (nodeid, outcome)
         self._runtime: Runtime | None = None
 
     @property
