@@ -47,6 +47,7 @@ import wasmtime.component as wc  # noqa: E402
 
 from bench import scale  # noqa: E402
 from bench.checker_bench import checker_figures  # noqa: E402
+from bench.plugin_bench import plugin_figures  # noqa: E402
 from bench.common import Row, _ms, _progress, _us, run_child  # noqa: E402
 from pytest_hotupdate.registry import Registry  # noqa: E402
 from pytest_hotupdate.runtime import Runtime  # noqa: E402
@@ -317,6 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows.append(scale.bench_oplog_memory(10_000 if args.quick else 100_000))
     rows.append(scale.bench_idle_workers(100 if args.quick else 1_000))
     rows += [Row(*figure) for figure in checker_figures(args.quick)]
+    rows += [Row(*figure) for figure in plugin_figures(args.quick)]
 
     for text in machine_lines():
         print(text)

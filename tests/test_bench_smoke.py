@@ -22,6 +22,8 @@ FIGURES = [
     "memory per idle worker (100 live WAT workers)",
     "hotupdate-check counter v2 -> v3 WAT, --quick",  # cart v2 -> v3 in a full run
     "hotupdate-check --version",
+    "hotupdate fixture, in process (deploy 2 WAT revisions + worker)",
+    "hotupdate fixture, per pytest test (deploy 2 WAT revisions + worker)",
 ]
 HEADER = ["figure", "value", "baseline", "ratio", "target", "pass/fail"]
 
