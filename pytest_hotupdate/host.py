@@ -29,6 +29,7 @@ from wasmtime.component import Linker
 
 from .component import ImportedFunction, LoadedComponent
 from .errors import ComponentLoadError, HotUpdateError
+from .golem._base import persisting_nothing
 from .values import Err, Variant, WitType, lifter, lowerer
 
 #: The version under which ``Linker.add_wasip2`` registers WASI in wasmtime 50.
@@ -48,6 +49,12 @@ class DurableContext(Protocol):
     """
 
     worker: Any
+    #: Replaying the oplog (durable calls are answered from it).
+    replaying: bool
+    #: Recording (False while a snapshot is saved or loaded: nothing is recorded then).
+    recording: bool
+    #: The worker's oplog (log entries are appended to it).
+    oplog: Any
 
     def durable_call(
         self,
@@ -84,6 +91,10 @@ class SandboxGrants:
         http: allow outgoing HTTP (``wasi:http/outgoing-handler``); otherwise requests are denied.
         network: allow sockets (``wasi:sockets``): refused with a clear error, as wasmtime-py
             50 cannot open WASI p2 sockets to a guest.
+        config: the worker's configuration values (``wasi:config/store``, recorded).
+        trap_unknown_imports: link every import that nothing provides to a function that fails
+            the invocation calling it (naming the function), instead of refusing the component
+            when the worker is created; the rest of the component can then be tested.
     """
 
     env: tuple[tuple[str, str], ...] = ()
@@ -91,6 +102,8 @@ class SandboxGrants:
     dirs: tuple[tuple[str, str, bool], ...] = ()
     http: bool = False
     network: bool = False
+    config: tuple[tuple[str, str], ...] = ()
+    trap_unknown_imports: bool = False
 
     @classmethod
     def from_options(
@@ -100,6 +113,8 @@ class SandboxGrants:
         dirs: Mapping[str, str] | None = None,
         http: bool = False,
         network: bool = False,
+        config: Mapping[str, str] | None = None,
+        trap_unknown_imports: bool = False,
     ) -> SandboxGrants:
         """Build grants from plain options (``dirs`` maps host path -> guest path, read-only)."""
         return cls(
@@ -108,7 +123,19 @@ class SandboxGrants:
             dirs=tuple((host, guest, False) for host, guest in (dirs or {}).items()),
             http=http,
             network=network,
+            config=config_items(config),
+            trap_unknown_imports=trap_unknown_imports,
         )
+
+
+def config_items(config: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """Configuration values as sorted ``(key, value)`` pairs; both must be strings."""
+    items = []
+    for key, value in (config or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"config values must map str to str, got {key!r}: {value!r}")
+        items.append((key, value))
+    return tuple(sorted(items))
 
 
 # -- live implementations of the durable WASI functions --------------------------------------
@@ -230,10 +257,12 @@ def _provided_by_wasi(interface: str | None) -> bool:
 def unprovided_imports(
     component: LoadedComponent, host_functions: HostFunctions
 ) -> list[ImportedFunction]:
-    """Imports that neither WASI nor a user host function covers."""
+    """Imports that neither WASI, a built-in implementation nor a user host function covers."""
+    from . import golem
+
     missing = []
     for (interface, name), imported in component.imports.items():
-        if _provided_by_wasi(interface):
+        if _provided_by_wasi(interface) or golem.provider(interface) is not None:
             continue
         if host_functions.get(interface, name) is None:
             missing.append(imported)
@@ -254,7 +283,10 @@ def _durable_host_function(
             raise RuntimeError(f"host function {qualified} called outside a worker")
         try:
             args = tuple(lift(value) for lift, value in zip(lifts, raw))
-            value = context.durable_call(qualified, params, result, live, args)
+            if persisting_nothing(context):
+                value = live(*args)  # golem:api persist-nothing: run live, record nothing
+            else:
+                value = context.durable_call(qualified, params, result, live, args)
             return lower(value) if lower is not None else None
         except BaseException as error:
             context.host_failed(error)
@@ -263,18 +295,104 @@ def _durable_host_function(
     return host_function
 
 
+def _builtin_host_function(impl: Callable[..., Any], imported: ImportedFunction
+                           ) -> Callable[..., Any]:
+    """Wrap a built-in implementation (``impl(call, *args)``, see :mod:`pytest_hotupdate.golem`)
+    as a wasmtime host function with the types of the component's own import."""
+    from .golem._base import Call, oplog_name
+
+    name = oplog_name(imported.interface, imported.name)
+    lifts = tuple(lifter(ty) for _, ty in imported.params)  # handles stay ResourceAny values
+    lower = lowerer(imported.result, "result") if imported.result is not None else None
+
+    def host_function(store: Any, *raw: Any) -> Any:
+        context = CURRENT.context
+        if context is None:  # pragma: no cover - only if the guest runs outside a worker
+            raise RuntimeError(f"host function {name} called outside a worker")
+        try:
+            args = tuple(lift(value) for lift, value in zip(lifts, raw))
+            value = impl(Call(store, context, imported, name), *args)
+            return lower(value) if lower is not None else None
+        except BaseException as error:
+            context.host_failed(error)
+            raise
+
+    return host_function
+
+
+def _failing_host_function(error: Callable[[], BaseException]) -> Callable[..., Any]:
+    """A host function that fails the invocation calling it with ``error()``."""
+
+    def host_function(_store: Any, *_raw: Any) -> Any:
+        raised = error()
+        context = CURRENT.context
+        if context is not None:
+            context.host_failed(raised)
+        raise raised
+
+    return host_function
+
+
+def _unsupported(imported: ImportedFunction, why: str) -> Callable[..., Any]:
+    from .golem._base import UnsupportedHostFunction, oplog_name
+
+    name = oplog_name(imported.interface, imported.name)
+    return _failing_host_function(lambda: UnsupportedHostFunction(name, why))
+
+
+def _imported_resources(engine: wasmtime.Engine, component: LoadedComponent
+                        ) -> list[tuple[str, str, int]]:
+    """``(instance, resource, host type id)`` for every resource type an imported interface
+    outside WASI p2 exports. A resource another interface ``use``s gets the id of the one it
+    is (the interface that defines it)."""
+    from wasmtime.component import ComponentInstanceType, ResourceType
+
+    from . import golem
+    from .golem._base import resource_type_id
+
+    groups: list[list[Any]] = []  # [ResourceType, defining interface, resource name]
+    found: list[tuple[str, str, list[Any]]] = []
+    for key, extern in component.component.type.imports(engine).items():
+        item = extern.ty
+        if not isinstance(item, ComponentInstanceType) or _provided_by_wasi(key):
+            continue
+        builtin = golem.provider(key)
+        for name, export in item.exports(engine).items():
+            ty = export.ty
+            if not isinstance(ty, ResourceType):
+                continue
+            defines = builtin is not None and name in builtin.resources
+            for group in groups:
+                if group[0] == ty:
+                    if defines:
+                        group[1], group[2] = unversioned(key), name
+                    break
+            else:
+                group = [ty, unversioned(key), name]
+                groups.append(group)
+            found.append((key, name, group))
+    return [(key, name, resource_type_id(group[1], group[2])) for key, name, group in found]
+
+
 def build_linker(
     engine: wasmtime.Engine,
     component: LoadedComponent,
     host_functions: HostFunctions,
     grants: SandboxGrants,
 ) -> Linker:
-    """A linker with WASI (durable parts shadowed) and the component's custom imports.
+    """A linker with WASI (durable parts shadowed), the built-in implementations of Golem's
+    interfaces (:mod:`pytest_hotupdate.golem`) and the component's custom imports.
 
-    Raises :class:`ComponentLoadError` naming the first import nothing provides.
+    A built-in interface serves every function of it the component imports: one it does not
+    implement fails, when called, with an error naming it (a user host function of the same
+    name is used instead, if given). Raises :class:`ComponentLoadError` naming the first
+    imports nothing provides, unless ``grants.trap_unknown_imports``.
     """
+    from . import golem
+    from .golem._base import resource_dtor
+
     missing = unprovided_imports(component, host_functions)
-    if missing:
+    if missing and not grants.trap_unknown_imports:
         names = ", ".join(m.qualified_name for m in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise ComponentLoadError(
@@ -296,27 +414,41 @@ def build_linker(
     for (interface, name), imported in component.imports.items():
         base = unversioned(interface)
         wasi_live = DURABLE_WASI.get((base, name))
+        builtin = golem.provider(interface)
+        user = host_functions.get(interface, name)
+        target = interface or ""
         if wasi_live is not None:
-            live = _bind_grants(wasi_live, grants)
+            fn = _durable_host_function(durable_name(interface, name), imported,
+                                        _bind_grants(wasi_live, grants))
             target = f"{base}@{WASI_LINKED_VERSION}"
-        else:
-            user = host_functions.get(interface, name)
-            if user is None:
-                continue  # plain (non-durable) WASI: wasmtime's own
-            live = user
-            target = interface or ""
-        qualified = durable_name(interface, name)
-        by_instance.setdefault(target, []).append(
-            (name, _durable_host_function(qualified, imported, live))
-        )
-    if by_instance:
+        elif builtin is not None and builtin.implements(name):
+            fn = _builtin_host_function(builtin.functions[name], imported)
+        elif user is not None:
+            fn = _durable_host_function(durable_name(interface, name), imported, user)
+        elif builtin is not None:
+            fn = _unsupported(imported, builtin.why_unsupported(name))
+        elif _provided_by_wasi(interface):
+            continue  # plain (non-durable) WASI: wasmtime's own
+        else:  # nothing provides it, and the user asked for traps
+            fn = _unsupported(imported, "no host function provides it (the worker was created "
+                                        "with trap_unknown_imports)")
+        by_instance.setdefault(target, []).append((name, fn))
+    resources: dict[str, list[tuple[str, int]]] = {}
+    for target, name, type_id in _imported_resources(engine, component):
+        resources.setdefault(target, []).append((name, type_id))
+    if by_instance or resources:
+        from wasmtime.component import ResourceType
+
         with linker.root() as root:
-            for target, functions in by_instance.items():
+            for target in list(resources) + [t for t in by_instance if t not in resources]:
+                functions = by_instance.get(target, [])
                 if not target:
                     for name, fn in functions:
                         root.add_func(name, fn)
                     continue
                 with root.add_instance(target) as instance:
+                    for name, type_id in resources.get(target, ()):
+                        instance.add_resource(name, ResourceType.host(type_id), resource_dtor)
                     for name, fn in functions:
                         instance.add_func(name, fn)
     return linker

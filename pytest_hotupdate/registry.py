@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .component import LoadedComponent
 from .errors import RegistryError
-from .host import HostFunctions, SandboxGrants
+from .host import HostFunctions, SandboxGrants, config_items
 from .runtime import Runtime
 from .worker import Worker, WorkerLimits
 
@@ -78,6 +79,8 @@ class Registry:
         host_functions: Mapping[str, Callable[..., Any]] | None = None,
         grants: SandboxGrants | None = None,
         limits: WorkerLimits | None = None,
+        config: Mapping[str, str] | None = None,
+        trap_unknown_imports: bool = False,
     ) -> Worker:
         """Create a worker of ``component`` (on the latest revision unless ``revision`` is given).
 
@@ -88,14 +91,20 @@ class Registry:
                 ``"pkg:ns/iface.{function}"``; their results are recorded and replayed.
             grants: sandbox grants (directories, HTTP, network); nothing by default.
             limits: per-invocation deadline and memory limit.
+            config: configuration values the guest reads through ``wasi:config/store``.
+            trap_unknown_imports: link imports that nothing provides to functions that fail
+                the invocation calling them, instead of refusing the worker at creation.
         """
         rev = self.latest_revision(component) if revision is None else revision
         loaded = self.component(component, rev)
         if grants is None:
             grants = SandboxGrants()
         if env:
-            grants = SandboxGrants(tuple(env.items()), grants.args, grants.dirs, grants.http,
-                                   grants.network)
+            grants = replace(grants, env=tuple(env.items()))
+        if config is not None:
+            grants = replace(grants, config=config_items(config))
+        if trap_unknown_imports:
+            grants = replace(grants, trap_unknown_imports=True)
         with self._lock:
             worker_name = name or f"{component}-{next(self._counter)}"
             if worker_name in self._workers:

@@ -1,0 +1,114 @@
+"""Native values built for whatever shape a component's import declares.
+
+Golem's interfaces changed shape between published versions in small ways (``worker-id`` with
+``worker-name`` became ``agent-id`` with ``agent-id``, records gained fields, ``wasi:config``
+dropped its ``result`` wrapper). Implementations describe the facts they know by field name and
+let :func:`build` fit them to the imported type; a field nobody knows gets its type's zero value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..values import (
+    EnumType,
+    FlagsType,
+    HandleType,
+    ListType,
+    OptionType,
+    Ok,
+    Prim,
+    RecordType,
+    ResultType,
+    TupleType,
+    Variant,
+    VariantType,
+    WitType,
+)
+
+
+def zero(ty: WitType | None) -> Any:
+    """The plainest value of ``ty`` (0, "", empty list, none, first case)."""
+    if ty is None:
+        return None
+    if isinstance(ty, Prim):
+        if ty.kind == "bool":
+            return False
+        if ty.kind in ("f32", "f64"):
+            return 0.0
+        if ty.kind == "char":
+            return "\0"
+        if ty.kind == "string":
+            return ""
+        return 0
+    if isinstance(ty, ListType):
+        return b"" if ty.element == Prim("u8") else []
+    if isinstance(ty, TupleType):
+        return tuple(zero(t) for t in ty.elements)
+    if isinstance(ty, RecordType):
+        return {name: zero(t) for name, t in ty.fields}
+    if isinstance(ty, OptionType):
+        return None
+    if isinstance(ty, ResultType):
+        return Ok(zero(ty.ok))
+    if isinstance(ty, EnumType):
+        return ty.cases[0]
+    if isinstance(ty, FlagsType):
+        return frozenset()
+    if isinstance(ty, VariantType):
+        case, payload = ty.cases[0]
+        return Variant(case, zero(payload))
+    if isinstance(ty, HandleType):
+        raise ValueError("a resource handle has no zero value")
+    raise ValueError(f"no zero value for {ty.wit()}")  # pragma: no cover
+
+
+def build(ty: WitType, facts: Mapping[str, Any]) -> Any:
+    """A record of type ``ty`` from ``facts`` by field name (missing fields: zero values).
+
+    A fact that is itself a mapping fills a nested record field the same way.
+    """
+    if not isinstance(ty, RecordType):
+        raise ValueError(f"expected a record type, got {ty.wit()}")
+    out: dict[str, Any] = {}
+    for name, field_type in ty.fields:
+        if name in facts:
+            value = facts[name]
+            if isinstance(value, Mapping) and isinstance(field_type, RecordType):
+                value = build(field_type, value)
+            out[name] = value
+        else:
+            out[name] = zero(field_type)
+    return out
+
+
+def field_type(ty: WitType | None, name: str) -> WitType | None:
+    """The type of field ``name`` of record ``ty`` (None if absent)."""
+    if isinstance(ty, RecordType):
+        for field_name, t in ty.fields:
+            if field_name == name:
+                return t
+    return None
+
+
+def ok_payload(ty: WitType | None) -> WitType | None:
+    """``result<T, E>`` -> ``T``; any other type as it is."""
+    return ty.ok if isinstance(ty, ResultType) else ty
+
+
+def wrap_ok(ty: WitType | None, value: Any) -> Any:
+    """``Ok(value)`` when ``ty`` is a result, else ``value`` (versions with and without it)."""
+    return Ok(value) if isinstance(ty, ResultType) else value
+
+
+def enum_case(ty: WitType | None, wanted: str, fallback: str | None = None) -> Any:
+    """The enum case (or payload-less variant case) ``wanted`` if ``ty`` has it."""
+    if isinstance(ty, EnumType):
+        if wanted in ty.cases:
+            return wanted
+        return fallback if fallback in ty.cases else ty.cases[0]
+    if isinstance(ty, VariantType):
+        names = [c for c, _ in ty.cases]
+        return Variant(wanted if wanted in names else (fallback or names[0]))
+    return wanted
