@@ -194,15 +194,29 @@ class _ResourceTable:
     def get(self, store: Any, handle: Any, function: str) -> Any:
         if isinstance(handle, ResourceAny):
             rep = handle.to_host(store).rep
-        elif isinstance(handle, ResourceHost):
-            rep = handle.rep
-        else:  # pragma: no cover - the linker only passes resources here
-            raise HotUpdateError(f"{function}: expected a resource handle, got {handle!r}")
+        else:  # a ResourceHost, or a host id passed as a number (see the keyvalue shim)
+            rep = getattr(handle, "rep", None)
+            if not isinstance(rep, int):  # pragma: no cover - the linker passes resources only
+                raise HotUpdateError(f"{function}: expected a resource handle, got {handle!r}")
         with self._lock:
             entry = self._objects.get(rep)
         if entry is None:
             raise HotUpdateError(f"{function}: the resource handle was already dropped")
         return entry[0]
+
+    def by_rep(self, rep: int, function: str) -> Any:
+        """The object behind representation number ``rep`` (a host id the guest passed)."""
+        with self._lock:
+            entry = self._objects.get(rep)
+        if entry is None:
+            raise HotUpdateError(f"{function}: no host resource has id {rep}")
+        return entry[0]
+
+    def rep(self, store: Any, handle: Any) -> int:
+        """The representation number of a handle the guest passed."""
+        if isinstance(handle, ResourceAny):
+            return int(handle.to_host(store).rep)
+        return int(handle.rep)
 
     def drop(self, rep: int) -> None:
         with self._lock:
