@@ -93,6 +93,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), f"invalid TOML: {exc}") from None
 
 
+def _names(names: list[str]) -> str:
+    """Names for a one-line message: quoted when they hold line breaks or other controls."""
+    return ", ".join(n if n.isprintable() else repr(n) for n in names)
+
+
 def parse_config(table: Mapping[str, Any], source: str) -> Config:
     """Validate a ``[tool.hotupdate]`` table."""
     from .hosts import HOSTS
@@ -100,12 +105,12 @@ def parse_config(table: Mapping[str, Any], source: str) -> Config:
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise ConfigError(
-            source, f"unknown key(s) in [tool.hotupdate]: {', '.join(unknown)} "
+            source, f"unknown key(s) in [tool.hotupdate]: {_names(unknown)} "
             f"(known: {', '.join(sorted(_KEYS))})"
         )
     known_rules = set(rule_ids())
     host = table.get("host")
-    if host is not None and host not in HOSTS:
+    if host is not None and (not isinstance(host, str) or host not in HOSTS):
         raise ConfigError(source, f"host = {host!r}: expected one of {', '.join(HOSTS)}")
     fail_on = table.get("fail-on")
     if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
@@ -140,12 +145,12 @@ def parse_config(table: Mapping[str, Any], source: str) -> Config:
             raise ConfigError(source, f"ignore #{index}: expected a table")
         extra = sorted(set(item) - {"fingerprint", "reason"})
         if extra:
-            raise ConfigError(source, f"ignore #{index}: unknown key(s) {', '.join(extra)}")
+            raise ConfigError(source, f"ignore #{index}: unknown key(s) {_names(extra)}")
         fp, reason = item.get("fingerprint"), item.get("reason")
         if not isinstance(fp, str) or not fp.strip():
             raise ConfigError(source, f"ignore #{index}: a fingerprint is required")
         if not isinstance(reason, str) or not reason.strip():
-            raise ConfigError(source, f"ignore #{index} ({fp}): a reason is required")
+            raise ConfigError(source, f"ignore #{index} ({_names([fp])}): a reason is required")
         ignores.append(Ignore(fp.strip(), reason.strip()))
     return Config(
         source=source,

@@ -49,6 +49,7 @@ from .model import (
     TypeKey,
     TypeKind,
     World,
+    children,
 )
 
 __all__ = ["load_world", "load_worlds", "wasm_tools_executable", "world_from_json"]
@@ -247,6 +248,14 @@ def _split_version(package: str) -> tuple[str, str | None]:
     return name, (version or None)
 
 
+def _name(value: Any) -> str:
+    """A name from the JSON: a non-empty string without spaces or control characters (it
+    ends up in one-line WIT paths and messages); anything else is unexpected output."""
+    if not isinstance(value, str) or not value.isprintable() or not value or " " in value:
+        raise TypeError(f"expected a name, got {value!r}")
+    return value
+
+
 def _docs(obj: dict[str, Any]) -> str | None:
     docs = obj.get("docs")
     if isinstance(docs, dict):
@@ -270,8 +279,8 @@ class _Converter:
         for index, iface in enumerate(self.interfaces):
             pkg_index = iface.get("package")
             if iface.get("name") is not None and pkg_index is not None:
-                pkg, version = _split_version(self.packages[pkg_index]["name"])
-                self.iface_ids[index] = (f"{pkg}/{iface['name']}", version)
+                pkg, version = _split_version(_name(self.packages[pkg_index]["name"]))
+                self.iface_ids[index] = (f"{pkg}/{_name(iface['name'])}", version)
         self._keys: dict[int, TypeKey] = {}
         self._typedefs: dict[TypeKey, TypeDef] = {}
 
@@ -281,9 +290,9 @@ class _Converter:
         world = self.worlds[index]
         pkg_index = world.get("package")
         if pkg_index is None:
-            return world["name"], None
-        pkg, version = _split_version(self.packages[pkg_index]["name"])
-        return f"{pkg}/{world['name']}", version
+            return _name(world["name"]), None
+        pkg, version = _split_version(_name(self.packages[pkg_index]["name"]))
+        return f"{pkg}/{_name(world['name'])}", version
 
     def key(self, index: int) -> TypeKey:
         if index in self._keys:
@@ -296,7 +305,7 @@ class _Converter:
             owner_id, version = self.world_owner(owner["world"])
         else:
             owner_id, version = "", None
-        key = TypeKey(owner_id, t.get("name") or f"#{index}", version)
+        key = TypeKey(owner_id, _name(t.get("name") or f"#{index}"), version)
         self._keys[index] = key
         return key
 
@@ -304,7 +313,7 @@ class _Converter:
 
     def type(self, ref: Any) -> Type:
         if isinstance(ref, str):
-            return Prim(ref)
+            return Prim(_name(ref))
         if not isinstance(ref, int):
             raise ToolError(f"{self.source}: unexpected type reference {ref!r} in wasm-tools output")
         t = self.types[ref]
@@ -314,7 +323,7 @@ class _Converter:
 
     def structure(self, kind: Any, index: int) -> Type:
         if isinstance(kind, str):
-            return OtherType(kind)
+            return OtherType(_name(kind))
         (tag, body), = kind.items()
         if tag == "list":
             if isinstance(body, list):  # fixed-size list: [element, size]
@@ -338,7 +347,7 @@ class _Converter:
             return OtherType(tag, () if body is None else (self.type(body),))
         if tag in ("fixed-size-list", "fixed-length-list"):
             return OtherType("list", (self.type(body[0]),))
-        return OtherType(str(tag))
+        return OtherType(_name(tag))
 
     def typedef(self, index: int) -> TypeDef:
         key = self.key(index)
@@ -351,20 +360,24 @@ class _Converter:
             td = TypeDef(key, TypeKind.RESOURCE, docs=docs)
         elif isinstance(kind, dict) and "record" in kind:
             fields = tuple(
-                Field(f["name"], self.type(f["type"]), _docs(f)) for f in kind["record"]["fields"]
+                Field(_name(f["name"]), self.type(f["type"]), _docs(f))
+                for f in kind["record"]["fields"]
             )
             td = TypeDef(key, TypeKind.RECORD, fields=fields, docs=docs)
         elif isinstance(kind, dict) and "variant" in kind:
             cases = tuple(
-                Case(c["name"], None if c.get("type") is None else self.type(c["type"]), _docs(c))
+                Case(
+                    _name(c["name"]), None if c.get("type") is None else self.type(c["type"]),
+                    _docs(c),
+                )
                 for c in kind["variant"]["cases"]
             )
             td = TypeDef(key, TypeKind.VARIANT, cases=cases, docs=docs)
         elif isinstance(kind, dict) and "enum" in kind:
-            cases = tuple(Case(c["name"], None, _docs(c)) for c in kind["enum"]["cases"])
+            cases = tuple(Case(_name(c["name"]), None, _docs(c)) for c in kind["enum"]["cases"])
             td = TypeDef(key, TypeKind.ENUM, cases=cases, docs=docs)
         elif isinstance(kind, dict) and "flags" in kind:
-            cases = tuple(Case(c["name"], None, _docs(c)) for c in kind["flags"]["flags"])
+            cases = tuple(Case(_name(c["name"]), None, _docs(c)) for c in kind["flags"]["flags"])
             td = TypeDef(key, TypeKind.FLAGS, cases=cases, docs=docs)
         else:
             td = TypeDef(key, TypeKind.ALIAS, target=self.structure(kind, index), docs=docs)
@@ -375,6 +388,7 @@ class _Converter:
         for index, t in enumerate(self.types):
             if t.get("name") is not None:
                 self.typedef(index)
+        _check_acyclic(self._typedefs)
         return self._typedefs
 
     # -- functions and interfaces
@@ -396,11 +410,11 @@ class _Converter:
                 "constructor": FunctionKind.CONSTRUCTOR,
             }.get(tag, FunctionKind.FREESTANDING)
             resource = self.key(owner).name
-        name: str = f["name"]
+        name = _name(f["name"])
         item = name.split("]", 1)[1] if name.startswith("[") else name
         if resource is not None:
             item = "new" if kind is FunctionKind.CONSTRUCTOR else item.split(".", 1)[-1]
-        params = tuple(Param(p["name"], self.type(p["type"])) for p in f.get("params", ()))
+        params = tuple(Param(_name(p["name"]), self.type(p["type"])) for p in f.get("params", ()))
         result = f.get("result")
         return Function(
             name=name,
@@ -418,7 +432,7 @@ class _Converter:
         if index in self.iface_ids:
             iface_id, version = self.iface_ids[index]
         else:
-            iface_id, version = world_key, None
+            iface_id, version = _name(world_key), None
             self.iface_ids[index] = (iface_id, None)
         type_keys = tuple(self.key(t) for t in iface.get("types", {}).values())
         functions = tuple(self.function(f) for f in iface.get("functions", {}).values())
@@ -455,6 +469,41 @@ class _Converter:
         return tuple(out)
 
 
+def _check_acyclic(typedefs: dict[TypeKey, TypeDef]) -> None:
+    """Raise ``ValueError`` if a named type contains itself (WIT has no recursive types)."""
+    state: dict[TypeKey, bool] = {}  # False: being visited, True: done
+
+    def refs(td: TypeDef) -> list[TypeKey]:
+        stack: list[Type] = [f.type for f in td.fields]
+        stack += [c.type for c in td.cases if c.type is not None]
+        stack += [td.target] if td.target is not None else []
+        out = []
+        while stack:
+            ty = stack.pop()
+            if isinstance(ty, Ref):
+                out.append(ty.key)
+            else:
+                stack.extend(children(ty))
+        return out
+
+    for root, root_def in typedefs.items():
+        if root in state:
+            continue
+        state[root] = False
+        todo = [(root, iter(refs(root_def)))]
+        while todo:
+            key, it = todo[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[key] = True
+                todo.pop()
+            elif state.get(nxt) is False:
+                raise ValueError(f"type {nxt.name} contains itself")
+            elif nxt not in state and nxt in typedefs:
+                state[nxt] = False
+                todo.append((nxt, iter(refs(typedefs[nxt]))))
+
+
 def _pick_world(conv: _Converter, source: str, world: str | None) -> int:
     worlds = conv.worlds
     if not worlds:
@@ -462,14 +511,14 @@ def _pick_world(conv: _Converter, source: str, world: str | None) -> int:
     if world is not None:
         matches = [i for i, w in enumerate(worlds) if w["name"] == world]
         if not matches:
-            names = ", ".join(sorted({w["name"] for w in worlds}))
+            names = ", ".join(sorted({_name(w["name"]) for w in worlds}))
             raise InputError(source, f"no world named {world!r} (worlds: {names})")
         return matches[-1]
     for pkg_index in range(len(conv.packages) - 1, -1, -1):
         pkg_worlds = list(conv.packages[pkg_index].get("worlds", {}).values())
         if pkg_worlds:
             if len(pkg_worlds) > 1:
-                names = ", ".join(sorted(conv.packages[pkg_index]["worlds"]))
+                names = ", ".join(sorted(map(_name, conv.packages[pkg_index]["worlds"])))
                 raise InputError(
                     source, f"several worlds ({names}): choose one with --world NAME"
                 )
@@ -487,6 +536,11 @@ def world_from_json(
         source: the file it came from (for messages and reports).
         is_component: the input was a component binary (its docs are gone).
         world: the world to use when the main package has several.
+
+    Raises:
+        InputError: no world, or none named ``world``, or several without ``world``.
+        ToolError: a document that is not the shape wasm-tools prints (a missing key, a value
+            of the wrong type, an index out of range, a type that contains itself).
     """
     try:
         conv = _Converter(doc, source)
@@ -496,13 +550,13 @@ def world_from_json(
         imports = conv.items(w.get("imports", {}), "import", skipped)
         exports = conv.items(w.get("exports", {}), "export", skipped)
         types = conv.all_typedefs()
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ToolError(
-            f"{source}: unexpected wasm-tools JSON ({type(exc).__name__}: {exc})", source
-        ) from None
+        name = _name(w["name"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise ToolError(f"{source}: unexpected wasm-tools JSON ({reason})", source) from None
     return World(
         source=source,
-        name=w["name"],
+        name=name,
         exports=exports,
         imports=imports,
         types=types,
