@@ -350,18 +350,22 @@ def _imported_resources(engine: wasmtime.Engine, component: LoadedComponent
     from . import golem
     from .golem._base import resource_type_id
 
-    groups: list[list[Any]] = []  # [ResourceType, defining interface, resource name]
+    # Each group: [ResourceType, defining interface, resource name]; a group whose defining
+    # interface is WASI's is wasmtime's own resource (``use``d by another interface, e.g. a
+    # `pollable`) and is left for WASI to define.
+    groups: list[list[Any]] = []
     found: list[tuple[str, str, list[Any]]] = []
     for key, extern in component.component.type.imports(engine).items():
         item = extern.ty
-        if not isinstance(item, ComponentInstanceType) or _provided_by_wasi(key):
+        if not isinstance(item, ComponentInstanceType):
             continue
-        builtin = golem.provider(key)
+        wasi = _provided_by_wasi(key)
+        builtin = None if wasi else golem.provider(key)
         for name, export in item.exports(engine).items():
             ty = export.ty
             if not isinstance(ty, ResourceType):
                 continue
-            defines = builtin is not None and name in builtin.resources
+            defines = wasi or (builtin is not None and name in builtin.resources)
             for group in groups:
                 if group[0] == ty:
                     if defines:
@@ -370,8 +374,10 @@ def _imported_resources(engine: wasmtime.Engine, component: LoadedComponent
             else:
                 group = [ty, unversioned(key), name]
                 groups.append(group)
-            found.append((key, name, group))
-    return [(key, name, resource_type_id(group[1], group[2])) for key, name, group in found]
+            if not wasi:
+                found.append((key, name, group))
+    return [(key, name, resource_type_id(group[1], group[2])) for key, name, group in found
+            if not _provided_by_wasi(group[1])]
 
 
 def build_linker(

@@ -130,9 +130,16 @@ class Call:
         return self.imported.params[index][1]
 
     def durable(self, params: Iterable[tuple[str, WitType]], result: WitType | None,
-                live: Callable[..., Any], *args: Any, name: str | None = None) -> Any:
+                live: Callable[..., Any], *args: Any, name: str | None = None,
+                always: bool = False) -> Any:
         """``live(*args)`` recorded under this function's name (or ``name``), or its recorded
-        result on replay. ``params``/``result`` are the types the oplog writes them with."""
+        result on replay. ``params``/``result`` are the types the oplog writes them with.
+
+        With ``golem:api/host``'s persistence level ``persist-nothing`` the call runs live and
+        is not recorded (also on replay), unless ``always`` (a change of that level itself).
+        """
+        if not always and persisting_nothing(self.context):
+            return live(*args)
         return self.context.durable_call(name or self.name, tuple(params), result, live, args)
 
     def new_resource(self, interface: str, resource: str, obj: Any) -> ResourceHost:
@@ -248,8 +255,9 @@ _STATE_LOCK = threading.Lock()
 
 def _incarnation_of(worker: Any) -> Any:
     # The worker publishes the incarnation it is calling into around every entry into the guest
-    # (worker.py `_calling`); state kept per incarnation is rebuilt when a replay rebuilds it.
-    return getattr(worker, "_calling", None) or worker
+    # (worker.py `_calling`), else the live one (`_live`); state kept per incarnation is rebuilt
+    # when a replay rebuilds the incarnation.
+    return getattr(worker, "_calling", None) or getattr(worker, "_live", None) or worker
 
 
 def incarnation_state(worker: Any, key: str, factory: Callable[[], T]) -> T:
@@ -260,6 +268,13 @@ def incarnation_state(worker: Any, key: str, factory: Callable[[], T]) -> T:
         if key not in states:
             states[key] = factory()
         return states[key]  # type: ignore[no-any-return]
+
+
+def set_incarnation_state(worker: Any, key: str, value: Any) -> None:
+    """Replace per-Store state of ``worker``."""
+    owner = _incarnation_of(worker)
+    with _STATE_LOCK:
+        _INCARNATION_STATE.setdefault(owner, {})[key] = value
 
 
 def shared_state(worker: Any, key: str, factory: Callable[[], T]) -> T:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import ValueTypeError
 from ..values import (
     EnumType,
     FlagsType,
@@ -25,6 +26,7 @@ from ..values import (
     Variant,
     VariantType,
     WitType,
+    validate,
 )
 
 
@@ -73,14 +75,24 @@ def build(ty: WitType, facts: Mapping[str, Any]) -> Any:
         raise ValueError(f"expected a record type, got {ty.wit()}")
     out: dict[str, Any] = {}
     for name, field_type in ty.fields:
-        if name in facts:
-            value = facts[name]
-            if isinstance(value, Mapping) and isinstance(field_type, RecordType):
-                value = build(field_type, value)
-            out[name] = value
-        else:
-            out[name] = zero(field_type)
+        value = facts.get(name, _MISSING)
+        if isinstance(value, Mapping) and isinstance(field_type, RecordType):
+            value = build(field_type, value)
+        elif value is not _MISSING and not _fits(field_type, value):
+            value = _MISSING  # a fact of another shape (a field renamed across versions)
+        out[name] = zero(field_type) if value is _MISSING else value
     return out
+
+
+_MISSING = object()
+
+
+def _fits(ty: WitType, value: Any) -> bool:
+    try:
+        validate(ty, value)
+    except ValueTypeError:
+        return False
+    return True
 
 
 def field_type(ty: WitType | None, name: str) -> WitType | None:

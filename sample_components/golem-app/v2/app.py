@@ -6,7 +6,10 @@ The worker's own state is the number of store operations it made.
 """
 from componentize_py_types import Err
 from wit_world import exports
-from wit_world.imports import atomic, eventual, eventual_batch, types
+import uuid
+
+from wit_world.imports import atomic, eventual, eventual_batch, golem_rpc_types, host
+from wit_world.imports import wasi_keyvalue_types as types
 
 operations = 0
 
@@ -91,3 +94,81 @@ class Api(exports.Api):
 
     def operations(self) -> int:
         return operations
+
+    def whoami(self) -> tuple[str, int, str]:
+        me = host.get_self_metadata()
+        return me.worker_id.worker_name, me.component_version, me.status.name.lower()
+
+    def peer(self, name: str) -> tuple[str, int] | None:
+        found = host.get_worker_metadata(worker_id(name))
+        return None if found is None else (found.status.name.lower(), found.component_version)
+
+    def list_workers(self) -> list[str]:
+        me = host.get_self_metadata()
+        names = []
+        with host.GetWorkers(me.worker_id.component_id, None, True) as enumeration:
+            while (batch := enumeration.get_next()) is not None:
+                names.extend(m.worker_id.worker_name for m in batch)
+        return sorted(names)
+
+    def resolve(self, component: str, name: str) -> bool:
+        return host.resolve_worker_id_strict(component, name) is not None
+
+    def oplog_index(self) -> int:
+        return host.get_oplog_index()
+
+    def put_atomically(self, bucket: str, key: str, value: str) -> int:
+        begin = host.mark_begin_operation()
+        self.put(bucket, key, value)
+        host.mark_end_operation(begin)
+        return begin
+
+    def new_promise(self) -> tuple[str, int]:
+        promise = host.create_promise()
+        return promise.worker_id.worker_name, promise.oplog_idx
+
+    def await_promise(self, owner: str, index: int) -> str:
+        return host.await_promise(promise_id(owner, index)).decode()
+
+    def poll_promise(self, owner: str, index: int) -> str | None:
+        data = host.poll_promise(promise_id(owner, index))
+        return None if data is None else data.decode()
+
+    def complete_promise(self, owner: str, index: int, data: str) -> bool:
+        return host.complete_promise(promise_id(owner, index), data.encode())
+
+    def settings(self) -> tuple[str, bool, int]:
+        level = LEVELS[type(host.get_oplog_persistence_level())]
+        return level, host.get_idempotence_mode(), host.get_retry_policy().max_attempts
+
+    def configure(self, persist_nothing: bool, idempotent: bool, max_attempts: int) -> None:
+        host.set_oplog_persistence_level(
+            host.PersistenceLevel_PersistNothing() if persist_nothing else host.PersistenceLevel_Smart())
+        host.set_idempotence_mode(idempotent)
+        policy = host.get_retry_policy()
+        policy.max_attempts = max_attempts
+        host.set_retry_policy(policy)
+
+    def idempotency_key(self) -> str:
+        key = host.generate_idempotency_key()
+        return str(uuid.UUID(int=(key.high_bits << 64) | key.low_bits))
+
+    def request_update(self, name: str, revision: int) -> None:
+        host.update_worker(worker_id(name), revision, host.UpdateMode.AUTOMATIC)
+
+
+LEVELS = {
+    host.PersistenceLevel_PersistNothing: "persist-nothing",
+    host.PersistenceLevel_PersistRemoteSideEffects: "persist-remote-side-effects",
+    host.PersistenceLevel_Smart: "smart",
+}
+
+
+def worker_id(name: str) -> golem_rpc_types.WorkerId:
+    """The id of the worker `name` of this worker's own component."""
+    me = host.get_self_metadata()
+    return golem_rpc_types.WorkerId(me.worker_id.component_id, name)
+
+
+def promise_id(owner: str, index: int) -> host.PromiseId:
+    return host.PromiseId(worker_id(owner), index)
