@@ -77,8 +77,24 @@ def _build_command() -> click.Command:
             click.echo(_version_line())
             ctx.exit(0)
 
+    class OneLineErrors(click.Command):
+        """Click's usage errors (unknown option, bad --format value, ...) as one line,
+        ``hotupdate-check: error: ...``, exit status 2, like every other bad invocation."""
+
+        def make_context(
+            self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+            **extra: Any,
+        ) -> click.Context:
+            try:
+                return super().make_context(info_name, args, parent, **extra)
+            except click.UsageError as exc:
+                message = " ".join(exc.format_message().split())
+                click.echo(f"{PROG}: error: {message}", err=True)
+                raise click.exceptions.Exit(EXIT_USAGE) from None
+
     @click.command(
         name=PROG,
+        cls=OneLineErrors,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
         epilog="Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, "
         "2 bad invocation or unreadable input.",
