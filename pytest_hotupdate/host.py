@@ -162,7 +162,22 @@ def _wall_resolution(_grants: SandboxGrants) -> dict[str, int]:
 
 
 def _monotonic_now(_grants: SandboxGrants) -> int:
-    return time.monotonic_ns()
+    # wasmtime's own monotonic clock (which `subscribe-instant` waits on) counts from the
+    # creation of the Store's WASI context; counting from the Store's first `now` keeps every
+    # instant a guest computes from this one no later than wasmtime's clock (a guest sleeping
+    # until `now() + d` would otherwise wait for the machine's uptime).
+    base = _monotonic_base()
+    return time.monotonic_ns() - base
+
+
+def _monotonic_base() -> int:
+    context = CURRENT.context
+    worker = getattr(context, "worker", None)
+    if worker is None:  # pragma: no cover - durable calls are made by workers
+        return 0
+    from .golem._base import incarnation_state
+
+    return incarnation_state(worker, "wasi:clocks/monotonic-base", time.monotonic_ns)
 
 
 def _monotonic_resolution(_grants: SandboxGrants) -> int:

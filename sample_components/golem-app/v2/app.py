@@ -6,6 +6,7 @@ The worker's own state is the number of store operations it made.
 """
 from componentize_py_types import Err
 from wit_world import exports
+import time
 import uuid
 
 from wit_world.imports import atomic, eventual, eventual_batch, golem_rpc_types, host
@@ -156,6 +157,38 @@ class Api(exports.Api):
     def request_update(self, name: str, revision: int) -> None:
         host.update_worker(worker_id(name), revision, host.UpdateMode.AUTOMATIC)
 
+    def remote_put(self, worker: str, bucket: str, key: str, value: str) -> None:
+        remote(worker, "put", [text(bucket), text(key), text(value)])
+
+    def remote_fetch(self, worker: str, bucket: str, key: str) -> str | None:
+        result = remote(worker, "fetch", [text(bucket), text(key)])
+        option = result.nodes[result.nodes[0].value[0]]
+        return None if option.value is None else result.nodes[option.value].value
+
+    def remote_operations(self, worker: str) -> int:
+        result = remote(worker, "operations", [])
+        return result.nodes[result.nodes[0].value[0]].value
+
+    def remote_call(self, worker: str, function: str) -> int:
+        return len(remote(worker, function, []).nodes[0].value)
+
+    def tell_put(self, worker: str, bucket: str, key: str, value: str) -> None:
+        with golem_rpc_types.WasmRpc(worker_id(worker)) as rpc:
+            try:
+                rpc.invoke("golem:app/api.{put}", [text(bucket), text(key), text(value)])
+            except Err as error:
+                raise Err(describe(error.value)) from None
+
+    def remote_operations_async(self, worker: str) -> int:
+        with golem_rpc_types.WasmRpc(worker_id(worker)) as rpc:
+            with rpc.async_invoke_and_await("golem:app/api.{operations}", []) as pending:
+                while (answer := pending.get()) is None:
+                    time.sleep(0.001)
+        if isinstance(answer, Err):
+            raise Err(describe(answer.value))
+        result = answer.value
+        return result.nodes[result.nodes[0].value[0]].value
+
 
 LEVELS = {
     host.PersistenceLevel_PersistNothing: "persist-nothing",
@@ -168,6 +201,26 @@ def worker_id(name: str) -> golem_rpc_types.WorkerId:
     """The id of the worker `name` of this worker's own component."""
     me = host.get_self_metadata()
     return golem_rpc_types.WorkerId(me.worker_id.component_id, name)
+
+
+def text(value: str) -> golem_rpc_types.WitValue:
+    return golem_rpc_types.WitValue([golem_rpc_types.WitNode_PrimString(value)])
+
+
+def describe(error) -> str:
+    """`RpcError_NotFound("...")` -> `not-found: ...`."""
+    case = type(error).__name__.split("_", 1)[1]
+    kind = "".join("-" + c.lower() if c.isupper() else c for c in case).lstrip("-")
+    return f"{kind}: {error.value}"
+
+
+def remote(worker: str, function: str, params: list) -> golem_rpc_types.WitValue:
+    """`golem:app/api.{function}` on worker `worker` of this component, awaited."""
+    with golem_rpc_types.WasmRpc(worker_id(worker)) as rpc:
+        try:
+            return rpc.invoke_and_await(f"golem:app/api.{{{function}}}", params)
+        except Err as error:
+            raise Err(describe(error.value)) from None
 
 
 def promise_id(owner: str, index: int) -> host.PromiseId:
