@@ -1,0 +1,332 @@
+"""``wasi:blobstore`` (Golem's resource-based, unversioned package): containers of objects in
+memory, shared by the workers of a registry.
+
+Every operation on the store (containers created, looked up, deleted; objects read, listed,
+inspected, deleted, copied, moved) is a durable host call, recorded with its data and answered
+from the oplog on replay. Handles (containers, values, name streams) are local to the worker.
+
+Writing an object from the guest is not emulated: ``outgoing-value-write-body`` returns a
+``wasi:io`` output stream, which the host cannot create in wasmtime-py 50 (it returns an
+error), and ``container.write-data`` fails naming itself. Put objects from the test with
+:meth:`BlobStore.put` (``blobstore_of(registry).put(container, name, data)``). Reading an
+object as an input stream (``incoming-value-consume-async``) is not emulated either.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..values import Err, ListType, Ok, Prim, ResultType, TupleType
+from ._base import BOOL, STRING, U64, Call, HostInterface, registry_state
+from ._shapes import build
+
+TYPES = HostInterface(
+    "wasi:blobstore/types", resources=("outgoing-value", "incoming-value"),
+    unsupported={"*": "wasi:io streams cannot be created by the emulator (read objects with "
+                      "incoming-value-consume-sync)"})
+CONTAINER = HostInterface(
+    "wasi:blobstore/container", resources=("container", "stream-object-names"),
+    unsupported={"[method]container.write-data": "writing objects from the guest needs wasi:io "
+                 "output streams, which the emulator cannot create; put objects from the test "
+                 "(blobstore_of(registry).put)", "*": "not emulated"})
+BLOBSTORE = HostInterface("wasi:blobstore/blobstore")
+
+_BYTES = ListType(Prim("u8"))
+_NAME = ("name", STRING)
+_CONTAINER = ("container", STRING)
+
+
+def _result(ok: Any) -> ResultType:
+    return ResultType(ok, STRING)
+
+
+@dataclass
+class _Object:
+    data: bytes
+    created_at: int
+
+
+@dataclass
+class _Container:
+    created_at: int
+    objects: dict[str, _Object] = field(default_factory=dict)
+
+
+class BlobStore:
+    """The containers of one registry, thread-safe."""
+
+    def __init__(self) -> None:
+        self.containers: dict[str, _Container] = {}
+        self.lock = threading.Lock()
+        #: Operations performed on the store (live calls only; a replay never gets here).
+        self.operations = 0
+
+    def put(self, container: str, name: str, data: bytes) -> None:
+        """Create or replace an object (creating its container), as the test's setup."""
+        with self.lock:
+            box = self.containers.setdefault(container, _Container(_now()))
+            box.objects[name] = _Object(bytes(data), _now())
+
+    def snapshot(self) -> dict[str, dict[str, bytes]]:
+        """A copy of every container's objects."""
+        with self.lock:
+            return {c: {n: o.data for n, o in box.objects.items()}
+                    for c, box in self.containers.items()}
+
+    def _container(self, name: str) -> _Container | None:
+        self.operations += 1
+        return self.containers.get(name)
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000_000
+
+
+def blobstore_of(worker_or_registry: Any) -> BlobStore:
+    """The blob store of a registry (or of the registry of a worker)."""
+    owner = getattr(worker_or_registry, "registry", None) or worker_or_registry
+    return registry_state(owner, "wasi:blobstore", BlobStore)
+
+
+def _store(call: Call) -> BlobStore:
+    return blobstore_of(call.worker)
+
+
+def _missing(container: str) -> Err:
+    return Err(f"container {container!r} does not exist")
+
+
+# -- blobstore ---------------------------------------------------------------------------------
+
+def _open(call: Call, name: str, create: bool) -> Any:
+    store = _store(call)
+
+    def live(container: str) -> Any:
+        with store.lock:
+            exists = store._container(container) is not None
+            if create:
+                if exists:
+                    return Err(f"container {container!r} already exists")
+                store.containers[container] = _Container(_now())
+                return Ok(None)
+            return Ok(None) if exists else _missing(container)
+
+    recorded = call.durable([_NAME], _result(None), live, name)
+    if isinstance(recorded, Err):
+        return recorded
+    return Ok(call.new_resource("wasi:blobstore/container", "container", name))
+
+
+@BLOBSTORE.function("create-container")
+def create_container(call: Call, name: str) -> Any:
+    return _open(call, name, True)
+
+
+@BLOBSTORE.function("get-container")
+def get_container(call: Call, name: str) -> Any:
+    return _open(call, name, False)
+
+
+@BLOBSTORE.function("delete-container")
+def delete_container(call: Call, name: str) -> Any:
+    store = _store(call)
+
+    def live(container: str) -> Any:
+        with store.lock:
+            store.operations += 1
+            return Ok(None) if store.containers.pop(container, None) else _missing(container)
+
+    return call.durable([_NAME], _result(None), live, name)
+
+
+@BLOBSTORE.function("container-exists")
+def container_exists(call: Call, name: str) -> Any:
+    store = _store(call)
+
+    def live(container: str) -> Any:
+        with store.lock:
+            return Ok(store._container(container) is not None)
+
+    return call.durable([_NAME], _result(BOOL), live, name)
+
+
+def _transfer(call: Call, source: Any, target: Any, move: bool) -> Any:
+    store = _store(call)
+    object_id = call.imported.params[0][1]
+
+    def live(src: Any, dest: Any) -> Any:
+        with store.lock:
+            origin = store._container(src["container"])
+            destination = store._container(dest["container"])
+            if origin is None or src["object"] not in origin.objects:
+                return Err(f"object {src['container']}/{src['object']} does not exist")
+            if destination is None:
+                return _missing(dest["container"])
+            item = origin.objects.pop(src["object"]) if move else origin.objects[src["object"]]
+            destination.objects[dest["object"]] = _Object(item.data, _now())
+            return Ok(None)
+
+    return call.durable([("src", object_id), ("dest", object_id)], _result(None), live,
+                        source, target)
+
+
+@BLOBSTORE.function("copy-object")
+def copy_object(call: Call, source: Any, target: Any) -> Any:
+    return _transfer(call, source, target, False)
+
+
+@BLOBSTORE.function("move-object")
+def move_object(call: Call, source: Any, target: Any) -> Any:
+    return _transfer(call, source, target, True)
+
+
+# -- container ---------------------------------------------------------------------------------
+
+def _in_container(call: Call, handle: Any, params: list[tuple[str, Any]], result: Any,
+                  operation: Any, *args: Any) -> Any:
+    """A durable operation on the container behind ``handle`` (recorded with its name)."""
+    store = _store(call)
+    name = call.resource(handle)
+
+    def live(container: str, *rest: Any) -> Any:
+        with store.lock:
+            box = store._container(container)
+            return _missing(container) if box is None else operation(box, *rest)
+
+    return call.durable([_CONTAINER, *params], result, live, name, *args)
+
+
+@CONTAINER.function("[method]container.name")
+def container_name(call: Call, handle: Any) -> Any:
+    return Ok(call.resource(handle))
+
+
+@CONTAINER.function("[method]container.info")
+def container_info(call: Call, handle: Any) -> Any:
+    name = call.resource(handle)
+    metadata = call.result_type.ok  # type: ignore[union-attr]
+    recorded = _in_container(call, handle, [], _result(U64), lambda box: Ok(box.created_at))
+    if isinstance(recorded, Err):
+        return recorded
+    return Ok(build(metadata, {"name": name, "created-at": recorded.value}))
+
+
+@CONTAINER.function("[method]container.get-data")
+def get_data(call: Call, handle: Any, name: str, start: int, end: int) -> Any:
+    def read(box: _Container, object_name: str, first: int, last: int) -> Any:
+        item = box.objects.get(object_name)
+        if item is None:
+            return Err(f"object {object_name!r} does not exist")
+        return Ok(item.data[first:last + 1] if last >= first else b"")
+
+    recorded = _in_container(call, handle, [_NAME, ("start", U64), ("end", U64)],
+                             _result(_BYTES), read, name, start, end)
+    if isinstance(recorded, Err):
+        return recorded
+    return Ok(call.new_resource("wasi:blobstore/types", "incoming-value", bytes(recorded.value)))
+
+
+@CONTAINER.function("[method]container.list-objects")
+def list_objects(call: Call, handle: Any) -> Any:
+    recorded = _in_container(call, handle, [], _result(ListType(STRING)),
+                             lambda box: Ok(sorted(box.objects)))
+    if isinstance(recorded, Err):
+        return recorded
+    return Ok(call.new_resource("wasi:blobstore/container", "stream-object-names",
+                                list(recorded.value)))
+
+
+@CONTAINER.function("[method]container.delete-object")
+def delete_object(call: Call, handle: Any, name: str) -> Any:
+    def delete(box: _Container, object_name: str) -> Any:
+        box.objects.pop(object_name, None)
+        return Ok(None)
+
+    return _in_container(call, handle, [_NAME], _result(None), delete, name)
+
+
+@CONTAINER.function("[method]container.delete-objects")
+def delete_objects(call: Call, handle: Any, names: list[str]) -> Any:
+    def delete(box: _Container, object_names: list[str]) -> Any:
+        for object_name in object_names:
+            box.objects.pop(object_name, None)
+        return Ok(None)
+
+    return _in_container(call, handle, [("names", ListType(STRING))], _result(None), delete,
+                         list(names))
+
+
+@CONTAINER.function("[method]container.has-object")
+def has_object(call: Call, handle: Any, name: str) -> Any:
+    return _in_container(call, handle, [_NAME], _result(BOOL),
+                         lambda box, object_name: Ok(object_name in box.objects), name)
+
+
+@CONTAINER.function("[method]container.object-info")
+def object_info(call: Call, handle: Any, name: str) -> Any:
+    container = call.resource(handle)
+    metadata = call.result_type.ok  # type: ignore[union-attr]
+
+    def info(box: _Container, object_name: str) -> Any:
+        item = box.objects.get(object_name)
+        if item is None:
+            return Err(f"object {object_name!r} does not exist")
+        return Ok((item.created_at, len(item.data)))
+
+    recorded = _in_container(call, handle, [_NAME], _result(TupleType((U64, U64))), info, name)
+    if isinstance(recorded, Err):
+        return recorded
+    created_at, size = recorded.value
+    return Ok(build(metadata, {"name": name, "container": container, "created-at": created_at,
+                               "size": size}))
+
+
+@CONTAINER.function("[method]container.clear")
+def clear(call: Call, handle: Any) -> Any:
+    def empty(box: _Container) -> Any:
+        box.objects.clear()
+        return Ok(None)
+
+    return _in_container(call, handle, [], _result(None), empty)
+
+
+@CONTAINER.function("[method]stream-object-names.read-stream-object-names")
+def read_names(call: Call, handle: Any, count: int) -> Any:
+    names: list[str] = call.resource(handle)
+    taken, names[:] = names[:count], names[count:]
+    return Ok((taken, not names))
+
+
+@CONTAINER.function("[method]stream-object-names.skip-stream-object-names")
+def skip_names(call: Call, handle: Any, count: int) -> Any:
+    names: list[str] = call.resource(handle)
+    skipped = min(count, len(names))
+    del names[:skipped]
+    return Ok((skipped, not names))
+
+
+# -- values ----------------------------------------------------------------------------------
+
+@TYPES.function("[static]outgoing-value.new-outgoing-value")
+def new_outgoing_value(call: Call) -> Any:
+    return call.new_resource("wasi:blobstore/types", "outgoing-value", b"")
+
+
+@TYPES.function("[method]outgoing-value.outgoing-value-write-body")
+def write_body(call: Call, handle: Any) -> Any:
+    return Err(None)  # no wasi:io output stream can be created by the emulator
+
+
+@TYPES.function("[method]incoming-value.incoming-value-consume-sync",
+                "[static]incoming-value.incoming-value-consume-sync")
+def consume_sync(call: Call, handle: Any) -> Any:
+    return Ok(bytes(call.resource(handle)))
+
+
+@TYPES.function("[method]incoming-value.size")
+def incoming_size(call: Call, handle: Any) -> int:
+    return len(call.resource(handle))
+
