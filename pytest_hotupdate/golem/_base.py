@@ -101,7 +101,7 @@ class HostInterface:
 class Call:
     """One call of a built-in host function: who is calling and with which types."""
 
-    __slots__ = ("store", "context", "imported", "name")
+    __slots__ = ("context", "imported", "name", "store")
 
     def __init__(self, store: Any, context: Any, imported: ImportedFunction, name: str) -> None:
         self.store = store
@@ -200,11 +200,12 @@ class _ResourceTable:
 
     def get(self, store: Any, handle: Any, function: str) -> Any:
         if isinstance(handle, ResourceAny):
-            rep = handle.to_host(store).rep
+            rep = int(handle.to_host(store).rep)
         else:  # a ResourceHost, or a host id passed as a number (see the keyvalue shim)
-            rep = getattr(handle, "rep", None)
-            if not isinstance(rep, int):  # pragma: no cover - the linker passes resources only
+            given = getattr(handle, "rep", None)
+            if not isinstance(given, int):  # pragma: no cover - the linker passes resources only
                 raise HotUpdateError(f"{function}: expected a resource handle, got {handle!r}")
+            rep = given
         with self._lock:
             entry = self._objects.get(rep)
         if entry is None:
@@ -306,4 +307,4 @@ def persisting_nothing(context: Any) -> bool:
     if worker is None:
         return False
     states = _INCARNATION_STATE.get(_incarnation_of(worker))
-    return bool(states) and bool(states.get(PERSIST_NOTHING))
+    return states is not None and bool(states.get(PERSIST_NOTHING))

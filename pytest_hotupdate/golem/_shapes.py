@@ -17,8 +17,8 @@ from ..values import (
     FlagsType,
     HandleType,
     ListType,
-    OptionType,
     Ok,
+    OptionType,
     Prim,
     RecordType,
     ResultType,
@@ -62,7 +62,7 @@ def zero(ty: WitType | None) -> Any:
         case, payload = ty.cases[0]
         return Variant(case, zero(payload))
     if isinstance(ty, HandleType):
-        raise ValueError("a resource handle has no zero value")
+        raise TypeError("a resource handle has no zero value")
     raise ValueError(f"no zero value for {ty.wit()}")  # pragma: no cover
 
 
@@ -72,7 +72,7 @@ def build(ty: WitType, facts: Mapping[str, Any]) -> Any:
     A fact that is itself a mapping fills a nested record field the same way.
     """
     if not isinstance(ty, RecordType):
-        raise ValueError(f"expected a record type, got {ty.wit()}")
+        raise TypeError(f"expected a record type, got {ty.wit()}")
     out: dict[str, Any] = {}
     for name, field_type in ty.fields:
         value = facts.get(name, _MISSING)

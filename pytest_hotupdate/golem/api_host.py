@@ -430,7 +430,7 @@ def get_workers_next(call: Call, handle: Any) -> Any:
     return value
 
 
-_ORDER = {"equal": lambda a, b: a == b, "not-equal": lambda a, b: a != b,
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {"equal": lambda a, b: a == b, "not-equal": lambda a, b: a != b,
           "greater-equal": lambda a, b: a >= b, "greater": lambda a, b: a > b,
           "less-equal": lambda a, b: a <= b, "less": lambda a, b: a < b,
           "like": lambda a, b: b in a, "not-like": lambda a, b: b not in a,

@@ -89,14 +89,14 @@ def current_durable_execution_state(call: Call) -> Any:
                      "persist-typed-durable-function-invocation")
 def persist(call: Call, name: str, request: Any, response: Any, function_type: Any) -> None:
     if not _live(call):
-        return None  # replaying: the guest should read; Golem ignores a persist then
+        return  # replaying: the guest should read; Golem ignores a persist then
     params = call.imported.params
     now = time.time_ns()
     value = {"seconds": now // 1_000_000_000, "nanoseconds": now % 1_000_000_000,
              "response": response, "function-type": function_type}
     call.durable([("request", params[1][1])], _recorded_as(params[2][1], params[3][1]),
                  lambda _r: value, request, name=f"{PERSISTED}{name}}}", always=True)
-    return None
+    return
 
 
 @DURABILITY.function("read-persisted-durable-function-invocation",

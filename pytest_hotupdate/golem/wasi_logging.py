@@ -57,10 +57,10 @@ def log_text(context: str, message: str) -> str:
 @LOGGING.function("log")
 def log(call: Call, level: Any, context: str, message: str) -> None:
     if not call.live:
-        return None  # replayed code: the message was captured the first time
+        return  # replayed code: the message was captured the first time
     name = level.case if isinstance(level, Variant) else str(level)
     worker = call.worker
     with _LOCK:
         _LOGS.setdefault(worker, []).append(LogRecord(name, context, message))
     call.context.oplog.append(Log(name, log_text(context, message)))
-    return None
+    return
