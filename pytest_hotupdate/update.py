@@ -422,7 +422,9 @@ def replay_history(component: str | Path, oplog: str | Path, *,
     have is a divergence.
     """
     runtime = runtime or Runtime()
-    loaded = runtime.load(component)
+    from .golem.shims import adapt  # wasmtime-py 50 cannot pass two handles to the host
+
+    loaded = runtime.load(adapt(component))
     header, entries = read_oplog(oplog)
     point = recovery_point(header, entries)
     stubs = {imported.qualified_name: _not_in_the_log(imported.qualified_name)
