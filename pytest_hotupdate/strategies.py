@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from .values import (
+    INT_RANGES,
     EnumType,
     Err,
     FlagsType,
@@ -48,16 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Call", "invocations", "run_history", "values"]
 
-_INT_RANGES = {
-    "s8": (-(2**7), 2**7 - 1),
-    "s16": (-(2**15), 2**15 - 1),
-    "s32": (-(2**31), 2**31 - 1),
-    "s64": (-(2**63), 2**63 - 1),
-    "u8": (0, 2**8 - 1),
-    "u16": (0, 2**16 - 1),
-    "u32": (0, 2**32 - 1),
-    "u64": (0, 2**64 - 1),
-}
 
 #: Unicode scalar values (no surrogates): what a WIT ``char`` may hold.
 _SCALARS = st.characters(exclude_categories=["Cs"])
@@ -125,7 +116,7 @@ def _prim(kind: str, max_size: int) -> st.SearchStrategy[Any]:
         return _SCALARS
     if kind == "string":
         return st.text(_SCALARS, max_size=max_size * 2)
-    low, high = _INT_RANGES[kind]
+    low, high = INT_RANGES[kind]
     return st.integers(low, high)
 
 

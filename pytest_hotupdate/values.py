@@ -121,7 +121,8 @@ PRIM_KINDS: tuple[str, ...] = (
     "bool", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64", "f32", "f64", "char", "string",
 )
 
-_INT_RANGES: dict[str, tuple[int, int]] = {
+#: Inclusive ranges of the WIT integer types.
+INT_RANGES: dict[str, tuple[int, int]] = {
     "s8": (-(2**7), 2**7 - 1),
     "s16": (-(2**15), 2**15 - 1),
     "s32": (-(2**31), 2**31 - 1),
@@ -582,7 +583,7 @@ def _root_label(name: str, label: str | None) -> str:
 
 _PRIM_CLASS: dict[str, type] = {
     "bool": bool, "char": str, "string": str, "f32": float, "f64": float,
-    **{k: int for k in _INT_RANGES},
+    **{k: int for k in INT_RANGES},
 }
 
 
@@ -692,7 +693,7 @@ def _lower_bool(v: Any) -> Any:
 
 
 def _make_int_lower(kind: str) -> Callable[[Any], Any]:
-    lo, hi = _INT_RANGES[kind]
+    lo, hi = INT_RANGES[kind]
     ranged = f"{kind} ({lo}..{hi})"
 
     def slow(v: Any) -> Any:
@@ -772,7 +773,7 @@ _PRIM_LOWER: dict[str, Callable[[Any], Any]] = {
     "string": _lower_string,
     "f32": _make_float_lower("f32"),
     "f64": _make_float_lower("f64"),
-    **{k: _make_int_lower(k) for k in _INT_RANGES},
+    **{k: _make_int_lower(k) for k in INT_RANGES},
 }
 
 
@@ -1579,7 +1580,7 @@ _PRIM_ENC: dict[str, Callable[[Any], str]] = {
     "string": _enc_string,
     "f32": _make_float_enc("f32"),
     "f64": _make_float_enc("f64"),
-    **{k: _make_int_enc(k) for k in _INT_RANGES},
+    **{k: _make_int_enc(k) for k in INT_RANGES},
 }
 
 
@@ -2151,7 +2152,7 @@ _Conv = Callable[[_Node, str], Any]
 
 
 def _make_int_conv(kind: str) -> _Conv:
-    lo, hi = _INT_RANGES[kind]
+    lo, hi = INT_RANGES[kind]
     ty = Prim(kind)
     ranged = f"{kind} ({lo}..{hi})"
     unsigned = lo == 0
@@ -2208,7 +2209,7 @@ _PRIM_CONV: dict[str, _Conv] = {
     "f64": _conv_f64,
     "char": _conv_char,
     "string": _conv_string,
-    **{k: _make_int_conv(k) for k in _INT_RANGES},
+    **{k: _make_int_conv(k) for k in INT_RANGES},
 }
 
 
