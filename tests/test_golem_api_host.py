@@ -1,4 +1,4 @@
-"""`golem:api/host` (1.1.7 from Python, 1.3.0 from WAT): metadata, oplog index, settings,
+"""`golem:api/host` (1.1.7 from Python, 1.3.0 and 1.5.0 from WAT): metadata, oplog index, settings,
 promises and update requests, live and after recovery."""
 
 from __future__ import annotations
@@ -11,15 +11,19 @@ import pytest
 
 from pytest_hotupdate.errors import InvocationError
 from pytest_hotupdate.golem import ids
+from pytest_hotupdate.golem._base import U64
+from pytest_hotupdate.golem._shapes import build
 from pytest_hotupdate.golem.api_host import (
     complete_promise,
     host_state,
+    metadata_facts,
     promises_of,
     requested_operations,
 )
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
+from pytest_hotupdate.values import RecordType
 from pytest_hotupdate.worker import WorkerLimits
 
 
@@ -171,3 +175,118 @@ def test_an_unsupported_function_fails_naming_it(registry: Registry, sample):
         worker.invoke("travel")
     assert "golem:api/host.{set-oplog-index} is not supported" in str(caught.value)
     assert worker.invoke("index") > 0  # the worker recovered
+
+
+# -- 1.5.0: ids from golem:core/types@1.5.0, agent-metadata, update-agent ----------------------
+
+@pytest.fixture
+def host15(registry: Registry, sample: Callable[[str, str], Path]) -> Registry:
+    registry.add("h15", sample("golem-host15", "v1"))
+    registry.add("h15", sample("golem-host15", "v1"))  # revision 1: the same code
+    return registry
+
+
+def _agent_id(component: str, name: str) -> dict:
+    return {"component-id": ids.component_id(component), "agent-id": name}
+
+
+def test_version_1_5_agent_metadata_and_ids(host15: Registry):
+    alice = host15.worker("h15", name="alice", revision=0)
+    host15.worker("h15", name="bob", revision=1)
+    me = alice.invoke("whoami")
+    assert me == {"agent-id": _agent_id("h15", "alice"), "args": [], "env": [], "config-vars": [],
+                  "status": "running", "component-revision": 0, "retry-count": 0}
+    bob = alice.invoke("peer", _agent_id("h15", "bob"))
+    assert (bob["agent-id"]["agent-id"], bob["status"], bob["component-revision"]) == (
+        "bob", "idle", 1)
+    assert alice.invoke("peer", _agent_id("h15", "carol")) is None
+    assert alice.invoke("resolve", "h15", "bob") == _agent_id("h15", "bob")
+    assert alice.invoke("resolve", "h15", "carol") is None
+    assert alice.invoke("resolve", "shop", "bob") is None
+    recorded = _host_calls(alice, "get-agent-metadata")[0]
+    assert 'agent-id: "bob"' in recorded.params[0] and "component-revision: 1" in recorded.result
+    alice.restart()  # the answers come back from the oplog
+    assert alice.invoke("whoami") == me
+
+
+def test_version_1_5_settings_and_atomic_regions_survive_replay(host15: Registry):
+    worker = host15.worker("h15", revision=0)
+    policy = worker.invoke("retry")
+    assert policy == {"max-attempts": 3, "min-delay": 100_000_000, "max-delay": 1_000_000_000,
+                      "multiplier": 3.0, "max-jitter-factor": 0.15}
+    worker.invoke("set-retry", {**policy, "max-attempts": 7, "max-jitter-factor": None})
+    worker.invoke_wave("set-persistence", "persist-remote-side-effects")
+    worker.invoke("set-idempotent", False)
+    begin = worker.invoke("atomically")
+    functions = [e.function for e in worker.oplog.entries[begin:] if isinstance(e, HostCall)]
+    assert functions == ["golem:api/host.{mark-begin-operation}",
+                         "golem:api/host.{mark-end-operation}"]
+    key = worker.invoke("idempotency-key")
+    worker.restart()
+    assert worker.invoke("retry")["max-attempts"] == 7
+    assert worker.invoke("retry")["max-jitter-factor"] is None
+    assert worker.invoke_wave("persistence") == "persist-remote-side-effects"
+    assert worker.invoke("idempotent") is False
+    assert [c.result for c in _host_calls(worker, "generate-idempotency-key")] == [
+        f"{{high-bits: {key['high-bits']}, low-bits: {key['low-bits']}}}"]
+    assert worker.invoke("index") == len(worker.oplog) - 2
+
+
+def test_version_1_5_a_promise_another_agent_completes(host15: Registry):
+    alice = host15.worker("h15", name="alice", revision=0)
+    bob = host15.worker("h15", name="bob", revision=0)
+    promise = alice.invoke("new-promise")
+    assert promise["agent-id"] == _agent_id("h15", "alice")
+    assert alice.invoke("poll-promise", promise) is None
+    assert bob.invoke("complete-promise", promise, b"paid") is True
+    assert bob.invoke("complete-promise", promise, b"again") is False
+    assert alice.invoke("poll-promise", promise) == b"paid"
+    # Recovery answers both polls from the oplog: the store is not asked again.
+    promises_of(host15).promises.clear()
+    alice.restart()
+    assert [c.result for c in _host_calls(alice, "get-promise-result.get")] == [
+        "none", "some([112, 97, 105, 100])"]
+
+
+def test_version_1_5_update_agent_and_an_automatic_update_replaying_host_results(
+        host15: Registry):
+    alice = host15.worker("h15", name="alice", revision=0)
+    bob = host15.worker("h15", name="bob", revision=0)
+    alice.invoke("set-idempotent", False)
+    key = alice.invoke("idempotency-key")
+    bob.invoke_wave("request-update", '{component-id: {uuid: {high-bits: '
+                    f'{ids.component_uuid("h15").int >> 64}, low-bits: '
+                    f'{ids.component_uuid("h15").int & (2**64 - 1)}}}}}, agent-id: "alice"}}',
+                    "1", "automatic")
+    (request,) = requested_operations(host15)
+    outcome = request.result(timeout=30)
+    assert outcome.succeeded, outcome.details
+    assert alice.component_revision == 1
+    assert alice.invoke("whoami")["component-revision"] == 1
+    assert alice.invoke("idempotent") is False
+    # The replay on revision 1 answered generate-idempotency-key from the log.
+    assert len(_host_calls(alice, "generate-idempotency-key")) == 1
+    assert alice.invoke("idempotency-key") != key
+    with pytest.raises(InvocationError, match="no worker 'carol'"):
+        bob.invoke("request-update", _agent_id("h15", "carol"), 1, "snapshot-based")
+
+
+def test_version_1_5_fork_fails_naming_the_function(host15: Registry):
+    worker = host15.worker("h15")
+    with pytest.raises(InvocationError) as caught:
+        worker.invoke("fork")
+    assert "golem:api/host.{fork} is not supported" in str(caught.value)
+    assert worker.invoke("index") > 0  # the worker recovered
+
+
+def test_the_newest_1_5_metadata_shape_gets_an_environment_id(host15: Registry):
+    # Golem's newest 1.5.0 text adds `environment-id: environment-id` to `agent-metadata`.
+    uuid = RecordType((("high-bits", U64), ("low-bits", U64)))
+    shape = RecordType((("component-revision", U64),
+                        ("environment-id", RecordType((("uuid", uuid),)))))
+    worker = host15.worker("h15", revision=1)
+    built = build(shape, metadata_facts(worker))
+    assert built["component-revision"] == 1
+    assert ids.uuid_of(built["environment-id"]["uuid"]) == ids.uuid_of(
+        ids.environment_id()["uuid"])
+    assert built["environment-id"]["uuid"] != {"high-bits": 0, "low-bits": 0}

@@ -38,6 +38,11 @@ def component_id(name: str) -> dict[str, Any]:
     return {"uuid": uuid_record(component_uuid(name))}
 
 
+def environment_id() -> dict[str, Any]:
+    """``environment-id`` (Golem 1.5's agent metadata): one environment holds every component."""
+    return {"uuid": uuid_record(uuid.uuid5(NAMESPACE, "environment"))}
+
+
 def worker_id(component: str, worker: str) -> dict[str, Any]:
     """Facts for a ``worker-id`` / ``agent-id`` record (see :func:`._shapes.build`)."""
     return {"component-id": component_id(component), "worker-name": worker, "agent-id": worker}
