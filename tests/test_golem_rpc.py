@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hotupdate.golem import witvalue
+from pytest_hotupdate.golem import ids, witvalue
 from pytest_hotupdate.golem.rpc import rpc_invocations
 from pytest_hotupdate.oplog import HostCall, Invocation
 from pytest_hotupdate.registry import Registry
@@ -162,3 +162,88 @@ def test_wit_value_shapes_and_errors():
         witvalue.decode(Prim("u64"), {"nodes": [Variant("prim-string", "x")]})
     with pytest.raises(witvalue.WitValueError, match="out of range"):
         witvalue.decode(Prim("u64"), {"nodes": []})
+
+
+def test_handle_nodes_carry_the_owner_uri_and_are_checked_against_it():
+    ty = ListType(HandleType(False, "cart"))
+    owner, other = ids.uri("cart", "c1"), ids.uri("cart", "c2")
+    encoded = witvalue.encode(ty, [Handle(4)], handle_uri=owner)
+    assert encoded["nodes"][1] == Variant("handle", ({"value": owner}, 4))
+    assert witvalue.decode(ty, encoded, handle_uri=owner) == [Handle(4)]
+    assert witvalue.decode(ty, encoded) == [Handle(4)]  # no owner to check against
+    with pytest.raises(witvalue.WitValueError,
+                       match=f"handle 4 belongs to {owner}, not to {other}"):
+        witvalue.decode(ty, encoded, handle_uri=other)
+
+
+# -- resource handles through RPC: golem-shopper holds carts living in cart workers --------------
+
+@pytest.fixture
+def shop(registry: Registry, sample: Callable[[str, str], Path]) -> Registry:
+    registry.add("cart", sample("cart", "v1"))
+    registry.add("shopper", sample("golem-shopper", "v1"))
+    registry.add("shopper", sample("golem-shopper", "v1"))  # revision 1: the same code
+    return registry
+
+
+def _cart_worker(registry: Registry, name: str):
+    return next(w for w in registry.workers if w.component_name == "cart" and w.name == name)
+
+
+@pytest.mark.slow
+def test_rpc_passes_resource_handles_to_the_worker_that_owns_them(shop: Registry):
+    shopper = shop.worker("shopper", name="s")
+    assert shopper.invoke("open", "c1", "alice") == Ok(1)
+    assert shopper.invoke("open", "c1", "bob") == Ok(2)
+    assert shopper.invoke("add", "alice", "apple", 250, 2) == Ok(2)
+    assert shopper.invoke("add", "alice", "apple", 250, 1) == Ok(3)
+    assert shopper.invoke("add", "bob", "pear", 100, 200) == Err("cart-error case 1(pear)")
+    assert shopper.invoke("total", "alice") == Ok(750)
+    assert shopper.invoke("total", "bob") == Ok(0)
+    # The handle node names the worker that owns the resource, as Golem's does.
+    assert shopper.invoke("handle-uri", "alice") == ids.uri("cart", "c1")
+    # The cart worker ran ordinary invocations, the handle as their first parameter.
+    cart = _cart_worker(shop, "c1")
+    assert _invocations(cart)[:3] == ["cart.new", "cart.new", "cart.add-item"]
+    assert cart.invoke_wave("golem:cart/api.{cart.total-cents}", "handle(1)") == "750"
+    # A handle sent to a worker that does not own it is a protocol error, not a wrong cart.
+    misrouted = shopper.invoke("misroute", "alice", "c2")
+    assert isinstance(misrouted, Err) and misrouted.value.startswith("protocol-error: ")
+    assert f"handle 1 belongs to {ids.uri('cart', 'c1')}, not to {ids.uri('cart', 'c2')}" in (
+        misrouted.value)
+
+
+@pytest.mark.slow
+def test_a_worker_holding_remote_handles_recovers_without_calling_the_owner(shop: Registry):
+    shopper = shop.worker("shopper", name="s")
+    shopper.invoke("open", "c1", "alice")
+    shopper.invoke("add", "alice", "apple", 250, 2)
+    cart = _cart_worker(shop, "c1")
+    entries = len(cart.oplog)
+    shopper.restart()
+    assert len(cart.oplog) == entries  # every answer came from the shopper's oplog
+    assert shopper.invoke("opened") == 1
+    assert shopper.invoke("handle-uri", "alice") == ids.uri("cart", "c1")
+    assert shopper.invoke("total", "alice") == Ok(500)  # the rebuilt handle still works
+
+
+@pytest.mark.slow
+def test_remote_handles_survive_updates_of_the_owner_and_of_the_holder(
+        shop: Registry, sample: Callable[[str, str], Path]):
+    shopper = shop.worker("shopper", name="s", revision=0)
+    shopper.invoke("open", "c1", "alice")  # creates worker c1 on cart v1, as on Golem
+    shopper.invoke("add", "alice", "apple", 250, 2)
+    cart = _cart_worker(shop, "c1")
+    shop.add("cart", sample("cart", "v2"))
+    # The owner moves to cart v2 by replaying its invocations: the resource comes back under the
+    # same handle.
+    outcome = cart.update(1, "automatic")
+    assert outcome.succeeded, outcome.details
+    assert shopper.invoke("add", "alice", "pear", 100, 1) == Ok(1)
+    assert cart.invoke_wave("golem:cart/api.{cart.item-count}", "handle(1)") == "3"  # units
+    # The holder's automatic update replays its RPC calls from its oplog.
+    entries = len(cart.oplog)
+    outcome = shopper.update(1, "automatic")
+    assert outcome.succeeded, outcome.details
+    assert len(cart.oplog) == entries
+    assert shopper.invoke("total", "alice") == Ok(600)

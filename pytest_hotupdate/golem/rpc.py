@@ -18,6 +18,12 @@ callee's own parameter types:
   answers ``none`` until the callee's invocation has finished. ``subscribe`` (a ``wasi:io``
   pollable) is not emulated.
 
+Resource handles travel as ``handle(uri, resource-id)`` nodes, as on Golem: a result's handle
+names the callee's URI (``urn:worker:<component uuid>/<name>``, the resource's owner), and a
+handle passed as a parameter must name the worker it is sent to (else ``protocol-error``); the
+callee resolves the id in its own resource table, so a handle keeps working across the owner's
+recovery and automatic updates.
+
 Every call is a durable host call of the caller: the request and its answer are recorded in the
 caller's oplog, and a replay of the caller (recovery, automatic update) answers from there and
 never calls the callee again. ``schedule-invocation`` and ``ephemeral`` workers are not emulated.
@@ -72,6 +78,7 @@ class _Pending:
 
     future: Future[Any] | None
     info: Any = None
+    callee: Any = None
     answered: Any = None
 
 
@@ -162,7 +169,8 @@ def _prepare(call: Call, target: _Target, function: str, params: list[Any]
         return Variant("protocol-error", f"{info.golem_name} takes {len(info.params)} "
                                          f"parameter(s), got {len(params)}")
     try:
-        args = tuple(witvalue.decode(ty, value) for (_, ty), value in zip(info.params, params))
+        args = tuple(witvalue.decode(ty, value, handle_uri=_owner_uri(callee))
+                     for (_, ty), value in zip(info.params, params))
     except (HotUpdateError, LookupError, TypeError, ValueError) as error:
         return Variant("protocol-error", f"{info.golem_name}: {error}")
     return callee, info, args
@@ -184,12 +192,13 @@ def _invoke_and_await(call: Call, target: _Target, function: str, params: list[A
         return Err(Variant("remote-internal-error", str(error)))
     finally:
         _CHAIN.workers.pop()
-    return Ok(witvalue.encode_results(info.result, result))
+    return Ok(witvalue.encode_results(info.result, result, _owner_uri(callee)))
 
 
 def _start(call: Call, target: _Target, function: str, params: list[Any]
-           ) -> tuple[Future[Any], Any] | Variant:
-    """The callee's invocation queued on its thread, with the function it calls."""
+           ) -> tuple[Future[Any], Any, Any] | Variant:
+    """The callee's invocation queued on its thread, with the function it calls and the
+    callee."""
     prepared = _prepare(call, target, function, params)
     if isinstance(prepared, Variant):
         return prepared
@@ -198,7 +207,7 @@ def _start(call: Call, target: _Target, function: str, params: list[Any]
     state = registry_state(call.worker.registry, "golem:rpc/invocations", _Invocations)
     with state.lock:
         state.futures.append(future)
-    return future, info
+    return future, info, callee
 
 
 def _params(call: Call) -> list[tuple[str, Any]]:
@@ -243,7 +252,7 @@ def async_invoke_and_await(call: Call, handle: Any, function: str, params: list[
         if isinstance(outcome, Variant):
             pending.answered = Err(outcome)
         else:
-            pending.future, pending.info = outcome
+            pending.future, pending.info, pending.callee = outcome
     return call.new_resource("golem:rpc/types", "future-invoke-result", pending)
 
 
@@ -265,10 +274,16 @@ def future_get(call: Call, handle: Any) -> Any:
         if error is not None:
             pending.answered = Err(Variant("remote-internal-error", str(error)))
         else:
-            pending.answered = Ok(witvalue.encode_results(info.result, pending.future.result()))
+            pending.answered = Ok(witvalue.encode_results(info.result, pending.future.result(),
+                                                          _owner_uri(pending.callee)))
         return pending.answered
 
     return call.durable([], call.result_type, live)
+
+
+def _owner_uri(callee: Any) -> str:
+    """The URI written in the handle nodes of ``callee``'s results: the resource's owner."""
+    return ids.uri(callee.component_name, callee.name)
 
 
 # -- helpers of the interface --------------------------------------------------------------------

@@ -36,7 +36,8 @@ _PRIM_CASE = {"u8": "prim-u8", "u16": "prim-u16", "u32": "prim-u32", "u64": "pri
               "f32": "prim-float32", "f64": "prim-float64", "char": "prim-char",
               "bool": "prim-bool", "string": "prim-string"}
 
-#: The URI written in handle nodes (the emulator passes handles within one worker only).
+#: The URI written in handle nodes when the caller names no owner. Golem writes the URI of the
+#: worker that owns the resource (``urn:worker:<component uuid>/<name>``); RPC does too.
 HANDLE_URI = "urn:pytest-hotupdate:handle"
 
 
@@ -44,37 +45,39 @@ class WitValueError(HotUpdateError):
     """A ``wit-value`` does not have the expected type."""
 
 
-def encode(ty: WitType | None, value: Any) -> dict[str, Any]:
-    """``value`` of type ``ty`` as a native ``wit-value`` record."""
+def encode(ty: WitType | None, value: Any, handle_uri: str = HANDLE_URI) -> dict[str, Any]:
+    """``value`` of type ``ty`` as a native ``wit-value`` record; resource handles are written
+    as ``handle(handle_uri, id)``."""
     nodes: list[Any] = []
-    _add(nodes, ty, value)
+    _add(nodes, ty, value, handle_uri)
     return {"nodes": nodes}
 
 
-def encode_results(ty: WitType | None, value: Any) -> dict[str, Any]:
+def encode_results(ty: WitType | None, value: Any,
+                   handle_uri: str = HANDLE_URI) -> dict[str, Any]:
     """A function's result as Golem's RPC returns it: a tuple of the results (0 or 1)."""
     nodes: list[Any] = [None]
-    children = [] if ty is None else [_add(nodes, ty, value)]
+    children = [] if ty is None else [_add(nodes, ty, value, handle_uri)]
     nodes[0] = Variant("tuple-value", children)
     return {"nodes": nodes}
 
 
-def _add(nodes: list[Any], ty: WitType | None, value: Any) -> int:
+def _add(nodes: list[Any], ty: WitType | None, value: Any, uri: str) -> int:
     index = len(nodes)
     nodes.append(None)
-    nodes[index] = _node(nodes, ty, value)
+    nodes[index] = _node(nodes, ty, value, uri)
     return index
 
 
-def _node(nodes: list[Any], ty: WitType | None, value: Any) -> Variant:
+def _node(nodes: list[Any], ty: WitType | None, value: Any, uri: str) -> Variant:
     if isinstance(ty, Prim):
         return Variant(_PRIM_CASE[ty.kind], value)
     if isinstance(ty, ListType):
-        return Variant("list-value", [_add(nodes, ty.element, v) for v in value])
+        return Variant("list-value", [_add(nodes, ty.element, v, uri) for v in value])
     if isinstance(ty, TupleType):
-        return Variant("tuple-value", [_add(nodes, t, v) for t, v in zip(ty.elements, value)])
+        return Variant("tuple-value", [_add(nodes, t, v, uri) for t, v in zip(ty.elements, value)])
     if isinstance(ty, RecordType):
-        return Variant("record-value", [_add(nodes, t, value[n]) for n, t in ty.fields])
+        return Variant("record-value", [_add(nodes, t, value[n], uri) for n, t in ty.fields])
     if isinstance(ty, EnumType):
         return Variant("enum-value", ty.cases.index(value))
     if isinstance(ty, FlagsType):
@@ -83,27 +86,30 @@ def _node(nodes: list[Any], ty: WitType | None, value: Any) -> Variant:
         names = [n for n, _ in ty.cases]
         case_index = names.index(value.case)
         payload_type = ty.cases[case_index][1]
-        child = None if payload_type is None else _add(nodes, payload_type, value.payload)
+        child = None if payload_type is None else _add(nodes, payload_type, value.payload, uri)
         return Variant("variant-value", (case_index, child))
     if isinstance(ty, OptionType):
         if value is None:
             return Variant("option-value", None)
         inner = value.value if isinstance(value, Some) else value
-        return Variant("option-value", _add(nodes, ty.payload, inner))
+        return Variant("option-value", _add(nodes, ty.payload, inner, uri))
     if isinstance(ty, ResultType):
         ok = isinstance(value, Ok)
         payload_type = ty.ok if ok else ty.err
-        child = None if payload_type is None else _add(nodes, payload_type, value.value)
+        child = None if payload_type is None else _add(nodes, payload_type, value.value, uri)
         return Variant("result-value", Ok(child) if ok else Err(child))
     if isinstance(ty, HandleType):
         if not isinstance(value, Handle):
             raise WitValueError(f"expected a handle, got {value!r}")
-        return Variant("handle", ({"value": HANDLE_URI}, value.id))
+        return Variant("handle", ({"value": uri}, value.id))
     raise WitValueError(f"cannot encode a value of type {ty}")  # pragma: no cover
 
 
-def decode(ty: WitType | None, wit_value: Any, index: int = 0) -> Any:
-    """The native value of type ``ty`` in a ``wit-value`` (from node ``index``)."""
+def decode(ty: WitType | None, wit_value: Any, index: int = 0,
+           handle_uri: str | None = None) -> Any:
+    """The native value of type ``ty`` in a ``wit-value`` (from node ``index``). With
+    ``handle_uri``, a resource handle must carry that owner URI (a handle belongs to the worker
+    that created the resource)."""
     nodes = wit_value["nodes"]
     if not 0 <= index < len(nodes):
         raise WitValueError(f"wit-value node index {index} is out of range")
@@ -119,18 +125,18 @@ def decode(ty: WitType | None, wit_value: Any, index: int = 0) -> Any:
         return payload
     if isinstance(ty, ListType):
         expect("list-value")
-        items = [decode(ty.element, wit_value, i) for i in payload]
+        items = [decode(ty.element, wit_value, i, handle_uri) for i in payload]
         return bytes(items) if ty.element == Prim("u8") else items
     if isinstance(ty, TupleType):
         expect("tuple-value")
         if len(payload) != len(ty.elements):
             raise WitValueError(f"expected {len(ty.elements)} tuple items, got {len(payload)}")
-        return tuple(decode(t, wit_value, i) for t, i in zip(ty.elements, payload))
+        return tuple(decode(t, wit_value, i, handle_uri) for t, i in zip(ty.elements, payload))
     if isinstance(ty, RecordType):
         expect("record-value")
         if len(payload) != len(ty.fields):
             raise WitValueError(f"expected {len(ty.fields)} record fields, got {len(payload)}")
-        return {n: decode(t, wit_value, i) for (n, t), i in zip(ty.fields, payload)}
+        return {n: decode(t, wit_value, i, handle_uri) for (n, t), i in zip(ty.fields, payload)}
     if isinstance(ty, EnumType):
         expect("enum-value")
         return ty.cases[payload]
@@ -142,22 +148,26 @@ def decode(ty: WitType | None, wit_value: Any, index: int = 0) -> Any:
         case_index, child = payload
         name, payload_type = ty.cases[case_index]
         return Variant(name, None if child is None or payload_type is None
-                       else decode(payload_type, wit_value, child))
+                       else decode(payload_type, wit_value, child, handle_uri))
     if isinstance(ty, OptionType):
         expect("option-value")
         if payload is None:
             return None
-        inner = decode(ty.payload, wit_value, payload)
+        inner = decode(ty.payload, wit_value, payload, handle_uri)
         return Some(inner) if isinstance(ty.payload, OptionType) else inner
     if isinstance(ty, ResultType):
         expect("result-value")
         ok = isinstance(payload, Ok)
         payload_type = ty.ok if ok else ty.err
         child = payload.value
-        inner = None if child is None or payload_type is None else decode(payload_type, wit_value,
-                                                                           child)
+        inner = (None if child is None or payload_type is None
+                 else decode(payload_type, wit_value, child, handle_uri))
         return Ok(inner) if ok else Err(inner)
     if isinstance(ty, HandleType):
         expect("handle")
-        return Handle(int(payload[1]))
+        uri, resource_id = payload
+        owner = uri["value"] if isinstance(uri, dict) else str(uri)
+        if handle_uri is not None and owner != handle_uri:
+            raise WitValueError(f"handle {resource_id} belongs to {owner}, not to {handle_uri}")
+        return Handle(int(resource_id))
     raise WitValueError(f"cannot decode a value of type {ty}")  # pragma: no cover
