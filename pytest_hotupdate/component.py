@@ -17,7 +17,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import wasmtime
 from wasmtime.component import Component, ComponentInstanceType, FuncType
@@ -363,7 +363,7 @@ def describe(
 
 
 def _functions(
-    externs: dict[str, wasmtime.component.ComponentExtern], engine: wasmtime.Engine
+    externs: dict[str, Any], engine: wasmtime.Engine
 ) -> Iterator[tuple[str | None, str, FuncType]]:
     for key, extern in externs.items():
         item = extern.ty

@@ -180,7 +180,7 @@ def entry_from_dict(data: dict[str, Any], where: str = "", line: int = 0) -> Ent
                 )
             fields[name] = tuple(value)
     try:
-        entry = cls(**fields)
+        entry: Entry = cls(**fields)
     except TypeError as error:
         message = str(error).split("__init__() ", 1)[-1]
         raise OplogError(f"{where}:{line}: bad `{kind}` entry: {message}", where, line) from None

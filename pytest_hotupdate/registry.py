@@ -6,6 +6,7 @@ workers, and new workers start on the latest revision.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Mapping
@@ -121,7 +122,7 @@ class Registry:
                 host_functions=HostFunctions.from_mapping(host_functions),
                 grants=grants,
                 limits=limits or self.limits,
-                revisions=lambda r, name=component: self._lookup(name, r),
+                revisions=functools.partial(self._lookup, component),
                 registry=self,
             )
         except BaseException:

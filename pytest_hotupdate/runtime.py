@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import os
 import threading
 import time
 import weakref
@@ -91,7 +92,8 @@ class Runtime:
         self._linkers: dict[tuple[str, HostFunctions, SandboxGrants], Linker] = {}
         self._lock = threading.Lock()
 
-    def load(self, source: str | Path | bytes, name: str | None = None) -> LoadedComponent:
+    def load(self, source: str | os.PathLike[str] | bytes,
+             name: str | None = None) -> LoadedComponent:
         """Load (and compile once) a component file or bytes."""
         return self.components.load(source, name)
 
@@ -170,6 +172,8 @@ _KIND_BOOL = ffi.WASMTIME_COMPONENT_BOOL.value
 def _view(data: Any, count: int) -> memoryview:
     """A writable byte view of ``count`` C API values starting at ``data`` (no copy)."""
     address = ctypes.cast(data, ctypes.c_void_p).value
+    if address is None:
+        raise ValueError("a null C API value array")
     return memoryview((ctypes.c_char * (count * _VAL_SIZE)).from_address(address)).cast("B")
 
 
@@ -346,7 +350,7 @@ class DirectFunc:
                 # last host-function exception of *any* thread. The worker keeps its own.
                 _enter.LAST_EXCEPTION = None
                 raise wasmtime.WasmtimeError._from_ptr(error)
-            if result_space is None:
+            if result_space is None or result_type is None:
                 return None
             return result_type.convert_from_c(result_space)
         finally:

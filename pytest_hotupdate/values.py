@@ -1260,9 +1260,9 @@ def _eq(ty: WitType | None, a: Any, b: Any) -> bool:
     if isinstance(ty, VariantType):
         if type(a) is not Variant or type(b) is not Variant or a.case != b.case:
             return False
-        for name, t in ty.cases:
+        for name, case_type in ty.cases:
             if name == a.case:
-                return _eq(t, a.payload, b.payload)
+                return _eq(case_type, a.payload, b.payload)
         return False
     if isinstance(ty, EnumType):
         return isinstance(a, str) and a == b
@@ -1318,7 +1318,7 @@ def _shortest(mant: int, minus: int, plus: int, exp: int, inclusive: bool) -> tu
             lhs, rhs = h, s * 10**k
         else:
             lhs, rhs = h * 10 ** (-k), s
-        return lhs < rhs if inclusive else lhs <= rhs
+        return bool(lhs < rhs if inclusive else lhs <= rhs)
 
     while not fits(k):
         k += 1
@@ -2378,7 +2378,7 @@ def _converter(ty: WitType) -> _Conv:
         err_p = _payload_conv(
             ty, "err", ty.err, None if ty.err is None else _converter(ty.err), "(err)"
         )
-        bare = _converter(ty.ok) if _flattenable(ty.ok) else None  # type: ignore[arg-type]
+        bare = _converter(ty.ok) if _flattenable(ty.ok) else None
 
         def conv_result(node: _Node, text: str) -> Any:
             k = node.kind
