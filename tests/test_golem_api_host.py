@@ -248,6 +248,38 @@ def test_version_1_5_a_promise_another_agent_completes(host15: Registry):
         "none", "some([112, 97, 105, 100])"]
 
 
+def test_version_1_5_an_agent_awaits_a_promise_through_a_wasi_io_pollable(host15: Registry):
+    alice = host15.worker("h15", name="alice", revision=0)
+    bob = host15.worker("h15", name="bob", revision=0)
+    promise = alice.invoke("new-promise")
+    # subscribe -> pollable.block -> get: the pollable is WASI's own (made in alice's Store),
+    # and the get after it waits until bob completes the promise.
+    waiting = alice.invoke_async("await-promise", promise)
+    time.sleep(0.1)
+    assert not waiting.done()
+    assert bob.invoke("complete-promise", promise, b"paid") is True
+    assert waiting.result(timeout=10) == b"paid"
+    assert [c.result for c in _host_calls(alice, "get-promise-result.get")] == [
+        "some([112, 97, 105, 100])"]
+    # Recovery replays the wait from the oplog: nothing waits, the store is not asked.
+    promises_of(host15).promises.clear()
+    started = time.monotonic()
+    alice.restart()
+    assert time.monotonic() - started < 5
+    assert alice.invoke("index") > 0
+
+
+def test_version_1_5_an_awaited_promise_respects_the_deadline(registry: Registry,
+                                                               sample: Callable[[str, str], Path]):
+    registry.add("h15", sample("golem-host15", "v1"))
+    worker = registry.worker("h15", limits=WorkerLimits(deadline_seconds=0.3))
+    promise = worker.invoke("new-promise")
+    with pytest.raises(InvocationError, match="deadline passed while it was waiting for promise"):
+        worker.invoke("await-promise", promise)
+    assert complete_promise(registry, promise, b"late") is True
+    assert worker.invoke("await-promise", promise) == b"late"
+
+
 def test_version_1_5_update_agent_and_an_automatic_update_replaying_host_results(
         host15: Registry):
     alice = host15.worker("h15", name="alice", revision=0)

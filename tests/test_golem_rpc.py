@@ -214,6 +214,24 @@ def test_rpc_passes_resource_handles_to_the_worker_that_owns_them(shop: Registry
 
 
 @pytest.mark.slow
+def test_async_rpc_awaited_through_a_wasi_io_pollable(shop: Registry):
+    shopper = shop.worker("shopper", name="s")
+    shopper.invoke("open", "c1", "alice")
+    shopper.invoke("add", "alice", "apple", 250, 2)
+    # async-invoke-and-await, subscribe, pollable.block, get: the get after the pollable
+    # waits for the cart worker's answer.
+    assert shopper.invoke("total-async", "alice") == Ok(500)
+    functions = [c.function for c in _rpc_calls(shopper)]
+    assert functions[-2:] == ["golem:rpc/types.{wasm-rpc.async-invoke-and-await}",
+                              "golem:rpc/types.{future-invoke-result.get}"]
+    cart = _cart_worker(shop, "c1")
+    entries = len(cart.oplog)
+    shopper.restart()  # the answer comes from the oplog
+    assert len(cart.oplog) == entries
+    assert shopper.invoke("total-async", "alice") == Ok(500)
+
+
+@pytest.mark.slow
 def test_a_worker_holding_remote_handles_recovers_without_calling_the_owner(shop: Registry):
     shopper = shop.worker("shopper", name="s")
     shopper.invoke("open", "c1", "alice")

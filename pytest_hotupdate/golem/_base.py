@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -308,3 +309,28 @@ def persisting_nothing(context: Any) -> bool:
         return False
     states = _INCARNATION_STATE.get(_incarnation_of(worker))
     return states is not None and bool(states.get(PERSIST_NOTHING))
+
+
+#: How often a blocked host call (a promise, an RPC answer) checks its deadline and updates.
+WAIT_SLICE_SECONDS = 0.02
+
+
+def wait_for(call: Call, what: str, ready: Callable[[], T | None],
+             pause: Callable[[float], Any]) -> T:
+    """Block the calling invocation until ``ready()`` is not None and return it, calling
+    ``pause(seconds)`` in between. An update that asks to interrupt the worker takes over (it
+    replays and waits again); the invocation's deadline fails the call, naming ``what``."""
+    interrupter = getattr(call.context, "interrupter", None)
+    while True:
+        value = ready()
+        if value is not None:
+            return value
+        if interrupter is not None:
+            if interrupter.interrupt_requested:
+                from ..worker import _InterruptAtHostCall
+
+                raise _InterruptAtHostCall()
+            if time.monotonic() > interrupter.deadline:
+                raise HotUpdateError(f"{call.name}: the invocation's deadline passed while it "
+                                     f"was waiting for {what}")
+        pause(WAIT_SLICE_SECONDS)

@@ -31,7 +31,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,8 +49,10 @@ from ._base import (
     incarnation_state,
     registry_state,
     set_incarnation_state,
+    wait_for,
 )
 from ._shapes import build, enum_case
+from .wasi_io import ready_pollable
 
 HOST = HostInterface(
     "golem:api/host",
@@ -62,8 +63,6 @@ HOST = HostInterface(
         "fork-agent": "forking an agent is not emulated",
         "set-oplog-index": "time travel inside a running invocation is not emulated "
                            "(revert a worker with pytest_hotupdate.update.revert)",
-        "[method]get-promise-result.subscribe": "the emulator cannot create wasi:io pollables; "
-                                                "use get",
         "*": "not emulated",
     },
 )
@@ -76,9 +75,6 @@ DEFAULT_RETRY_POLICY = {
     "multiplier": 3.0,
     "max-jitter-factor": 0.15,
 }
-
-#: How often a blocked ``await-promise`` checks its deadline and update requests.
-WAIT_SLICE_SECONDS = 0.02
 
 
 # -- per-worker state ------------------------------------------------------------------------
@@ -149,22 +145,9 @@ class PromiseStore:
             self.promises.pop(key, None)
 
     def wait(self, key: tuple[str, int], call: Call) -> bytes:
-        interrupter = getattr(call.context, "interrupter", None)
         with self.changed:
-            while True:
-                data = self._get(key).data
-                if data is not None:
-                    return data
-                if interrupter is not None:
-                    if interrupter.interrupt_requested:
-                        from ..worker import _InterruptAtHostCall
-
-                        raise _InterruptAtHostCall()  # an update takes over; it waits again
-                    if time.monotonic() > interrupter.deadline:
-                        raise HotUpdateError(
-                            f"{call.name}: the invocation's deadline passed while it was "
-                            f"waiting for promise {key[0]}/{key[1]}")
-                self.changed.wait(WAIT_SLICE_SECONDS)
+            return wait_for(call, f"promise {key[0]}/{key[1]}", lambda: self._get(key).data,
+                            self.changed.wait)
 
     def _get(self, key: tuple[str, int]) -> _Promise:
         promise = self.promises.get(key)
@@ -239,7 +222,23 @@ def get_promise(call: Call, promise_id: Any) -> Any:
     key = promise_key(promise_id)
     if not call.context.replaying:  # a replay reads the promise from the oplog, never the store
         _promises(call)._get(key)  # an unknown promise fails here, as on Golem
-    return call.new_resource("golem:api/host", "get-promise-result", key)
+    return call.new_resource("golem:api/host", "get-promise-result", _PromiseResult(key))
+
+
+@dataclass
+class _PromiseResult:
+    """A ``get-promise-result`` handle: which promise, and whether the guest subscribed."""
+
+    key: tuple[str, int]
+    subscribed: bool = False
+
+
+@HOST.function("[method]get-promise-result.subscribe")
+def get_promise_result_subscribe(call: Call, handle: Any) -> Any:
+    # The pollable is ready at once; the `get` that follows waits for the promise instead.
+    result: _PromiseResult = call.resource(handle)
+    result.subscribed = True
+    return ready_pollable(call)
 
 
 #: How a promise read through a ``get-promise-result`` handle is recorded.
@@ -248,13 +247,14 @@ _PROMISE_KEY = RecordType((("worker", STRING), ("oplog-idx", U64)))
 
 @HOST.function("[method]get-promise-result.get")
 def get_promise_result(call: Call, handle: Any) -> Any:
-    key = call.resource(handle)
+    result: _PromiseResult = call.resource(handle)
+    key = result.key
     params = [("promise", _PROMISE_KEY)]
     arg = {"worker": key[0], "oplog-idx": key[1]}
-    if isinstance(call.result_type, OptionType):  # 1.3.0: poll
+    if isinstance(call.result_type, OptionType) and not result.subscribed:  # 1.3.0: poll
         return call.durable(params, call.result_type,
                             lambda p: _promises(call).poll((p["worker"], p["oplog-idx"])), arg)
-    return call.durable(params, call.result_type,  # later versions: await
+    return call.durable(params, call.result_type,  # subscribed, or later versions: await
                         lambda p: _promises(call).wait((p["worker"], p["oplog-idx"]), call), arg)
 
 

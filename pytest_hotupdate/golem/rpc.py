@@ -15,8 +15,9 @@ callee's own parameter types:
 - ``invoke``: the callee's invocation is queued on the callee's own thread and the call returns
   at once (:func:`rpc_invocations` returns the futures).
 - ``async-invoke-and-await``: like ``invoke``, with a ``future-invoke-result`` whose ``get``
-  answers ``none`` until the callee's invocation has finished. ``subscribe`` (a ``wasi:io``
-  pollable) is not emulated.
+  answers ``none`` until the callee's invocation has finished. ``subscribe`` returns a
+  ``wasi:io`` pollable that is ready at once (:mod:`.wasi_io`); a ``get`` after it waits for the
+  answer.
 
 Resource handles travel as ``handle(uri, resource-id)`` nodes, as on Golem: a result's handle
 names the callee's URI (``urn:worker:<component uuid>/<name>``, the resource's owner), and a
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,14 +42,13 @@ from typing import Any
 from ..errors import HotUpdateError, InvocationError
 from ..values import Err, Ok, Variant
 from . import ids, witvalue
-from ._base import STRING, Call, HostInterface, registry_state
+from ._base import STRING, Call, HostInterface, registry_state, wait_for
+from .wasi_io import ready_pollable
 
 RPC = HostInterface(
     "golem:rpc/types",
     resources=("wasm-rpc", "future-invoke-result", "cancellation-token"),
     unsupported={
-        "[method]future-invoke-result.subscribe": "the emulator cannot create wasi:io "
-                                                  "pollables; poll with get",
         "[static]wasm-rpc.ephemeral": "ephemeral workers are not emulated",
         "[method]wasm-rpc.schedule-invocation": "scheduled invocations are not emulated",
         "[method]wasm-rpc.schedule-cancelable-invocation": "scheduled invocations are not "
@@ -80,6 +81,7 @@ class _Pending:
     info: Any = None
     callee: Any = None
     answered: Any = None
+    subscribed: bool = False
 
 
 class _CallChain(threading.local):
@@ -268,7 +270,12 @@ def future_get(call: Call, handle: Any) -> Any:
                                "this async invocation was started before a recovery and "
                                "cannot be resumed by the emulator"))
         if not pending.future.done():
-            return None
+            if not pending.subscribed:
+                return None
+            future = pending.future
+            wait_for(call, f"the answer of {pending.info.golem_name}",
+                     lambda: True if future.done() else None,
+                     lambda seconds: futures.wait([future], timeout=seconds))
         info = pending.info
         error = pending.future.exception()
         if error is not None:
@@ -279,6 +286,14 @@ def future_get(call: Call, handle: Any) -> Any:
         return pending.answered
 
     return call.durable([], call.result_type, live)
+
+
+@RPC.function("[method]future-invoke-result.subscribe")
+def future_subscribe(call: Call, handle: Any) -> Any:
+    # The pollable is ready at once; the `get` that follows waits for the answer instead.
+    pending: _Pending = call.resource(handle)
+    pending.subscribed = True
+    return ready_pollable(call)
 
 
 def _owner_uri(callee: Any) -> str:

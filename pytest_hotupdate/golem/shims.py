@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..errors import ComponentLoadError
 
-__all__ = ["adapt", "needs_shim"]
+__all__ = ["adapt", "build_wat_component", "needs_shim"]
 
 #: Imported interfaces that make a component need the keyvalue shim.
 KEYVALUE_TRIGGERS = (b"wasi:keyvalue/eventual@0.1.0", b"wasi:keyvalue/eventual-batch@0.1.0")
@@ -250,27 +250,34 @@ def compose(data: bytes, label: str) -> bytes:
 
 
 def _shim_bytes() -> bytes:
+    return build_wat_component("the keyvalue shim", _KEYVALUE_WIT, _KEYVALUE_WAT,
+                               "keyvalue-shim")
+
+
+def build_wat_component(label: str, wit: dict[str, str], wat: str, world: str) -> bytes:
+    """The component ``wasm-tools`` builds from ``wat`` and the WIT files ``wit`` (relative
+    path -> text) for ``world``, cached on disk by content."""
     with _LOCK:
         digest = hashlib.sha256(
-            ("".join(f"{k}\0{v}" for k, v in sorted(_KEYVALUE_WIT.items())) + _KEYVALUE_WAT).encode()
+            ("".join(f"{k}\0{v}" for k, v in sorted(wit.items())) + world + wat).encode()
         ).hexdigest()
-        path = _cache_dir() / f"keyvalue-shim-{digest[:24]}.wasm"
+        path = _cache_dir() / f"{world}-{digest[:24]}.wasm"
         try:
             return path.read_bytes()
         except OSError:
             pass
-        tool = _wasm_tools("the keyvalue shim")
+        tool = _wasm_tools(label)
         with tempfile.TemporaryDirectory(prefix="hotupdate-shim-") as tmp:
             base = Path(tmp)
-            for rel, text in _KEYVALUE_WIT.items():
+            for rel, text in wit.items():
                 (base / "wit" / rel).parent.mkdir(parents=True, exist_ok=True)
                 (base / "wit" / rel).write_text(text, encoding="utf-8")
-            (base / "shim.wat").write_text(_KEYVALUE_WAT, encoding="utf-8")
-            _run(tool, "the keyvalue shim", "component", "embed", str(base / "wit"), "--world",
-                 "keyvalue-shim", str(base / "shim.wat"), "-o", str(base / "core.wasm"))
-            _run(tool, "the keyvalue shim", "component", "new", str(base / "core.wasm"), "-o",
-                 str(base / "shim.wasm"))
-            data = (base / "shim.wasm").read_bytes()
+            (base / "component.wat").write_text(wat, encoding="utf-8")
+            _run(tool, label, "component", "embed", str(base / "wit"), "--world", world,
+                 str(base / "component.wat"), "-o", str(base / "core.wasm"))
+            _run(tool, label, "component", "new", str(base / "core.wasm"), "-o",
+                 str(base / "component.wasm"))
+            data = (base / "component.wasm").read_bytes()
         _write_atomically(path, data)
         return data
 
@@ -299,8 +306,8 @@ def _wasm_tools(label: str) -> str:
     for candidate in candidates:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    raise ComponentLoadError(f"{label}: wasm-tools is needed to compose the wasi:keyvalue shim "
-                             "and was not found", label)
+    raise ComponentLoadError(f"{label}: wasm-tools is needed to build it and was not found",
+                             label)
 
 
 def _run(tool: str, label: str, *args: str) -> None:
@@ -308,8 +315,7 @@ def _run(tool: str, label: str, *args: str) -> None:
     if done.returncode != 0:
         first = next((ln for ln in done.stderr.splitlines() if ln.strip()
                       and not ln.startswith("WARNING")), done.stderr.strip())
-        raise ComponentLoadError(f"{label}: composing the wasi:keyvalue shim failed: {first}",
-                                 label)
+        raise ComponentLoadError(f"{label}: wasm-tools {args[0]} failed: {first}", label)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -28,6 +28,10 @@
     (func $get_promise (param i64 i64 i32 i32 i64) (result i32)))
   (import "golem:api/host@1.5.0" "[method]get-promise-result.get" (func $get (param i32 i32)))
   (import "golem:api/host@1.5.0" "[resource-drop]get-promise-result" (func $drop (param i32)))
+  (import "golem:api/host@1.5.0" "[method]get-promise-result.subscribe"
+    (func $subscribe (param i32) (result i32)))
+  (import "wasi:io/poll@0.2.3" "[method]pollable.block" (func $block (param i32)))
+  (import "wasi:io/poll@0.2.3" "[resource-drop]pollable" (func $drop_pollable (param i32)))
   (import "golem:api/host@1.5.0" "get-retry-policy" (func $get_retry (param i32)))
   (import "golem:api/host@1.5.0" "set-retry-policy" (func $set_retry (param i32 i64 i64 f64 i32 f64)))
   (import "golem:api/host@1.5.0" "get-oplog-persistence-level" (func $get_level (result i32)))
@@ -80,6 +84,21 @@
     (call $get (local.get $handle) (global.get $area))
     (call $drop (local.get $handle))
     (global.get $area))
+
+  ;; option<list<u8>> in the return area: disc u8 @0, ptr @4, len @8; the exported list<u8>
+  ;; is returned as a pointer to its (ptr, len), i.e. area + 4.
+  (func (export "golem:host15/api#await-promise") (param i64 i64 i32 i32 i64) (result i32)
+    (local $handle i32) (local $pollable i32)
+    (call $reset)
+    (local.set $handle
+      (call $get_promise (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)))
+    (local.set $pollable (call $subscribe (local.get $handle)))
+    (call $block (local.get $pollable))
+    (call $drop_pollable (local.get $pollable))
+    (call $get (local.get $handle) (global.get $area))
+    (call $drop (local.get $handle))
+    (if (i32.eqz (i32.load8_u (global.get $area))) (then unreachable))
+    (i32.add (global.get $area) (i32.const 4)))
 
   (func (export "golem:host15/api#retry") (result i32)
     (call $get_retry (global.get $area)) (global.get $area))

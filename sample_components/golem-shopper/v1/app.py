@@ -43,6 +43,21 @@ class Api(exports.Api):
         cart_worker, handle = cart_of(owner)
         return total_on(cart_worker, handle)
 
+    def total_async(self, owner: str) -> int:
+        cart_worker, handle = cart_of(owner)
+        with rpc.WasmRpc(rpc.WorkerId(cart_component(), cart_worker)) as target:
+            with target.async_invoke_and_await("golem:cart/api.{cart.total-cents}",
+                                               [value(handle)]) as pending:
+                with pending.subscribe() as ready:
+                    ready.block()
+                answer = pending.get()
+        if answer is None:
+            raise Err("the answer was not there after the pollable was ready")
+        if isinstance(answer, Err):
+            raise Err(describe(answer.value))
+        result = answer.value
+        return result.nodes[result.nodes[0].value[0]].value
+
     def handle_uri(self, owner: str) -> str | None:
         found = carts.get(owner)
         return None if found is None else found[1].value[0].value
@@ -73,14 +88,18 @@ def total_on(cart_worker: str, handle: rpc.WitNode_Handle) -> int:
 
 def call(cart_worker: str, function: str, params: list[rpc.WitValue]) -> rpc.WitValue:
     """`golem:cart/api.{function}` on worker `cart_worker` of component `cart`, awaited."""
-    component = host.resolve_component_id("cart")
-    if component is None:
-        raise Err("no component cart")
-    with rpc.WasmRpc(rpc.WorkerId(component, cart_worker)) as target:
+    with rpc.WasmRpc(rpc.WorkerId(cart_component(), cart_worker)) as target:
         try:
             return target.invoke_and_await(f"golem:cart/api.{{{function}}}", params)
         except Err as error:
             raise Err(describe(error.value)) from None
+
+
+def cart_component() -> rpc.ComponentId:
+    component = host.resolve_component_id("cart")
+    if component is None:
+        raise Err("no component cart")
+    return component
 
 
 def describe_node(result: rpc.WitValue, index: int | None) -> str:
