@@ -17,6 +17,7 @@ calling thread.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 import wasmtime
 from wasmtime.component import Linker
 
-from .component import ImportedFunction, LoadedComponent
+from .component import ImportedFunction, LoadedComponent, golem_item_name
 from .errors import ComponentLoadError, HotUpdateError
 from .golem._base import persisting_nothing
 from .values import Err, Variant, WitType, lifter, lowerer
@@ -454,6 +455,11 @@ def build_linker(
             fn = _unsupported(imported, "no host function provides it (the worker was created "
                                         "with trap_unknown_imports)")
         by_instance.setdefault(target, []).append((name, fn))
+    if needs_stream_directory(component) and (
+            any(unversioned(i) == "wasi:filesystem/preopens" and n == "get-directories"
+                for i, n in component.imports)):
+        target = f"wasi:filesystem/preopens@{WASI_LINKED_VERSION}"
+        by_instance.setdefault(target, []).append(("get-directories", _guest_directories))
     resources: dict[str, list[tuple[str, int]]] = {}
     for target, name, type_id in _imported_resources(engine, component):
         resources.setdefault(target, []).append((name, type_id))
@@ -473,6 +479,64 @@ def build_linker(
                     for name, fn in functions:
                         instance.add_func(name, fn)
     return linker
+
+
+def needs_stream_directory(component: LoadedComponent) -> bool:
+    """Whether the component's Stores get a private stream directory (it imports a built-in
+    function that hands the guest ``wasi:io`` streams; see :mod:`pytest_hotupdate.golem.wasi_io`)."""
+    from .golem.wasi_io import needs_streams
+
+    return needs_streams(component.imports)
+
+
+def stream_directory(worker: Any) -> str:
+    """The private stream directory of ``worker`` (a host path, removed with the worker)."""
+    from .golem.wasi_io import stream_directory as directory_of
+
+    return str(directory_of(worker))
+
+
+def _guest_directories(store: Any) -> Any:
+    """``get-directories`` for a guest with a private stream directory: every preopen but that
+    one (the test's grants, exactly)."""
+    from .golem.wasi_io import guest_directories
+
+    context = CURRENT.context
+    if context is None:  # pragma: no cover - only if the guest runs outside a worker
+        raise RuntimeError("get-directories called outside a worker")
+    try:
+        return guest_directories(store, context.worker)
+    except BaseException as error:
+        context.host_failed(error)
+        raise
+
+
+#: How wasmtime 50 stops a guest that calls a host function with two borrowed host handles.
+TWO_BORROWS_BUG = "deferred host scope has no call context"
+_INDIRECT_IMPORT = re.compile(r"indirect-(?P<interface>[^\s]+?)-(?P<name>\[[^\]]+\][^\s]+|[^\s-]+)$")
+
+
+def explain_two_borrows_trap(raw: str) -> str | None:
+    """A clear reason for wasmtime 50's "deferred host scope" trap (a host function taking two
+    borrowed handles, which it cannot lift), naming the function from the backtrace; None for
+    any other error."""
+    if TWO_BORROWS_BUG not in raw:
+        return None
+    from . import golem
+
+    for line in raw.splitlines():
+        found = _INDIRECT_IMPORT.search(line.strip())
+        if found is None:
+            continue
+        interface, name = found["interface"], found["name"]
+        why = (f"{unversioned(interface)}.{{{golem_item_name(name)}}} takes two borrowed "
+               "handles, which wasmtime-py 50 cannot pass to a host function")
+        builtin = golem.provider(interface)
+        if builtin is not None and not builtin.implements(name):
+            why += f" ({builtin.why_unsupported(name)})"
+        return why
+    return ("a host function taking two borrowed handles was called, which wasmtime-py 50 "
+            "cannot pass to a host function")
 
 
 def imports_http(component: LoadedComponent) -> bool:
@@ -507,10 +571,16 @@ def _bind_grants(live: Callable[..., Any], grants: SandboxGrants) -> Callable[..
 
 
 def make_wasi_config(
-    grants: SandboxGrants, stdout: Callable[[bytes], None], stderr: Callable[[bytes], None]
+    grants: SandboxGrants, stdout: Callable[[bytes], None], stderr: Callable[[bytes], None],
+    streams: str | None = None,
 ) -> wasmtime.WasiConfig:
-    """A WASI context that gives the guest nothing but what ``grants`` allows."""
+    """A WASI context that gives the guest nothing but what ``grants`` allows (and, with
+    ``streams``, the emulator's private stream directory, which the guest cannot see)."""
     config = wasmtime.WasiConfig()
+    if streams is not None:
+        from .golem.wasi_io import GUEST_PATH
+
+        config.preopen_dir(streams, GUEST_PATH, True)
     if grants.env:
         config.env = [list(pair) for pair in grants.env]
     if grants.args:

@@ -538,8 +538,10 @@ class Worker:
         its imports cannot be satisfied."""
         linker = self.runtime.linker(component, self.host_functions, self.grants)
         store = wasmtime.Store(self.runtime.engine)
+        streams = (host.stream_directory(self) if host.needs_stream_directory(component)
+                   else None)
         store.set_wasi(host.make_wasi_config(self.grants, self._capture_stdout,
-                                             self._capture_stderr))
+                                             self._capture_stderr, streams))
         if host.imports_http(component):
             store.set_wasi_http()
         store.set_limits(memory_size=self.limits.memory_bytes)
@@ -738,6 +740,9 @@ class Worker:
                 function,
                 "host-error",
             )
+        two_borrows = host.explain_two_borrows_trap(str(error))
+        if two_borrows is not None:
+            return InvocationError(f"{function}: trapped: {two_borrows}", function, "trap")
         message = _trap_message(error)
         if INTERRUPT_MARKER in str(error):
             if interrupter.reason == "interrupt":
@@ -979,9 +984,16 @@ def _divergence(
 
 
 def _trap_message(error: BaseException) -> str:
-    """The first meaningful line of a wasmtime error (the trap reason), without the backtrace."""
+    """The trap reason of a wasmtime error in one line, without the backtrace: the ``wasm
+    trap:`` line, else the first line under ``Caused by:`` (a WASI host function's own
+    message, such as a stream rule the guest broke), else the first line."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     for line in lines:
-        if line.startswith("wasm trap:") or "trap" in line.lower():
+        if line.startswith("wasm trap:"):
+            return line
+    if "Caused by:" in lines and lines.index("Caused by:") + 1 < len(lines):
+        return lines[lines.index("Caused by:") + 1]
+    for line in lines:
+        if "trap" in line.lower():
             return line
     return lines[0] if lines else type(error).__name__

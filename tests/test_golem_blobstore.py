@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hotupdate.errors import InvocationError
 from pytest_hotupdate.golem import provider
 from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
 from pytest_hotupdate.oplog import HostCall
@@ -53,3 +54,15 @@ def test_writing_from_the_guest_is_reported_as_not_emulated():
     container = provider("wasi:blobstore/container")
     assert container is not None and not container.implements("[method]container.write-data")
     assert "put objects from the test" in container.why_unsupported("[method]container.write-data")
+
+
+def test_a_guest_blob_write_fails_naming_the_function_and_the_worker_survives(blob: Registry):
+    worker = blob.worker("blob")
+    with pytest.raises(InvocationError) as caught:
+        worker.invoke("write", "docs", "new.txt")
+    message = str(caught.value)
+    assert "wasi:blobstore/container.{container.write-data} takes two borrowed handles" in message
+    assert "blobstore_of(registry).put(container, name, data)" in message
+    assert "\n" not in message
+    assert blobstore_of(blob).snapshot() == {"docs": {"a.txt": b"hello blob"}}
+    assert worker.invoke("read", "docs", "a.txt") == Ok(b"hello blob")  # the worker goes on

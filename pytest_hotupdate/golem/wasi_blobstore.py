@@ -5,11 +5,14 @@ Every operation on the store (containers created, looked up, deleted; objects re
 inspected, deleted, copied, moved) is a durable host call, recorded with its data and answered
 from the oplog on replay. Handles (containers, values, name streams) are local to the worker.
 
-Writing an object from the guest is not emulated: ``outgoing-value-write-body`` returns a
-``wasi:io`` output stream, which the host cannot create in wasmtime-py 50 (it returns an
-error), and ``container.write-data`` fails naming itself. Put objects from the test with
-:meth:`BlobStore.put` (``blobstore_of(registry).put(container, name, data)``). Reading an
-object as an input stream (``incoming-value-consume-async``) is not emulated either.
+Reading an object as a ``wasi:io`` input stream (``incoming-value-consume-async``) gives the
+guest a WASI file stream on the worker's private stream directory (:mod:`.wasi_io`).
+
+Writing an object from the guest is not emulated: ``container.write-data`` takes two borrowed
+handles (the container and the outgoing value), which wasmtime-py 50 cannot pass to a host
+function (see :mod:`.shims`): ``outgoing-value-write-body`` gives a stream, but the guest's
+``write-data`` call fails with an error naming it. Put objects from the test with :meth:`BlobStore.put`
+(``blobstore_of(registry).put(container, name, data)``).
 """
 
 from __future__ import annotations
@@ -22,16 +25,13 @@ from typing import Any
 from ..values import Err, ListType, Ok, Prim, ResultType, TupleType
 from ._base import BOOL, STRING, U64, Call, HostInterface, registry_state
 from ._shapes import build
+from .wasi_io import input_stream, output_stream
 
-TYPES = HostInterface(
-    "wasi:blobstore/types", resources=("outgoing-value", "incoming-value"),
-    unsupported={"*": "wasi:io streams cannot be created by the emulator (read objects with "
-                      "incoming-value-consume-sync)"})
+TYPES = HostInterface("wasi:blobstore/types", resources=("outgoing-value", "incoming-value"))
 CONTAINER = HostInterface(
     "wasi:blobstore/container", resources=("container", "stream-object-names"),
-    unsupported={"[method]container.write-data": "writing objects from the guest needs wasi:io "
-                 "output streams, which the emulator cannot create; put objects from the test "
-                 "(blobstore_of(registry).put)", "*": "not emulated"})
+    unsupported={"[method]container.write-data": "put objects from the test with "
+                 "blobstore_of(registry).put(container, name, data)", "*": "not emulated"})
 BLOBSTORE = HostInterface("wasi:blobstore/blobstore")
 
 _BYTES = ListType(Prim("u8"))
@@ -317,13 +317,23 @@ def new_outgoing_value(call: Call) -> Any:
 
 @TYPES.function("[method]outgoing-value.outgoing-value-write-body")
 def write_body(call: Call, handle: Any) -> Any:
-    return Err(None)  # no wasi:io output stream can be created by the emulator
+    # A real stream, so that a guest goes on to `container.write-data`, whose error says why
+    # the object cannot be written (two borrowed handles), rather than failing here unexplained.
+    call.resource(handle)  # a borrowed handle must be taken before the call returns
+    stream, _file = output_stream(call)
+    return Ok(stream)
 
 
 @TYPES.function("[method]incoming-value.incoming-value-consume-sync",
                 "[static]incoming-value.incoming-value-consume-sync")
 def consume_sync(call: Call, handle: Any) -> Any:
     return Ok(bytes(call.resource(handle)))
+
+
+@TYPES.function("[method]incoming-value.incoming-value-consume-async",
+                "[static]incoming-value.incoming-value-consume-async")
+def consume_async(call: Call, handle: Any) -> Any:
+    return Ok(input_stream(call, bytes(call.resource(handle))))
 
 
 @TYPES.function("[method]incoming-value.size")

@@ -10,13 +10,26 @@ function hands that to the guest. The types agree because both instances use the
   (``wasi:clocks/monotonic-clock.subscribe-duration(0)``). Golem's ``subscribe`` methods return
   it, and the matching ``get`` then waits for the answer (see ``api_host`` and ``rpc``), so the
   usual ``subscribe`` / ``block`` / ``get`` sequence gets the value it waited for.
+- :func:`output_stream` / :func:`input_stream`: WASI file streams on a private directory of the
+  worker (a temporary directory preopened in the worker's Store as :data:`GUEST_PATH`, only for
+  components that import a function needing streams, see :func:`needs_streams`). What the guest
+  writes is read back with :func:`written`; what it reads was written by the emulator. The
+  directory is hidden from the guest: :func:`guest_directories` serves its
+  ``wasi:filesystem/preopens.get-directories`` without it, so the guest sees exactly the
+  directories the test granted.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import tempfile
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import wasmtime
 from wasmtime.component import Component, Func, Linker, ResourceAny
@@ -25,7 +38,20 @@ from ..errors import HotUpdateError
 from ._base import Call, incarnation_state
 from .shims import build_wat_component
 
-__all__ = ["ready_pollable"]
+__all__ = ["GUEST_PATH", "guest_directories", "input_stream", "needs_streams",
+           "output_stream", "ready_pollable", "stream_directory", "written"]
+
+#: Where a worker's private stream directory is preopened in its Store (hidden from the guest).
+GUEST_PATH = "/.pytest-hotupdate-streams"
+
+#: Imported functions (unversioned interface, name) whose emulation hands out streams.
+STREAM_FUNCTIONS = frozenset({
+    ("wasi:keyvalue/types", "[method]outgoing-value.outgoing-value-write-body-async"),
+    ("wasi:keyvalue/types", "[method]incoming-value.incoming-value-consume-async"),
+    ("wasi:blobstore/types", "[method]incoming-value.incoming-value-consume-async"),
+    ("wasi:blobstore/types", "[static]incoming-value.incoming-value-consume-async"),
+    ("wasi:blobstore/types", "[method]outgoing-value.outgoing-value-write-body"),
+})
 
 _WIT = {
     "helper.wit": """
@@ -34,24 +60,41 @@ package hotupdate:io;
 /// What the emulator asks WASI for on a guest's behalf.
 interface make {
   use wasi:io/poll@0.2.6.{pollable};
+  use wasi:io/streams@0.2.6.{input-stream, output-stream};
+  use wasi:filesystem/types@0.2.6.{descriptor};
   /// A pollable that is ready at once.
   ready: func() -> pollable;
+  /// The Store's preopened directories (`get-directories`).
+  directories: func() -> list<tuple<descriptor, string>>;
+  /// File `name` of `dir`, created or truncated, and a stream writing it from the start.
+  open-write: func(dir: borrow<descriptor>, name: string) -> tuple<descriptor, output-stream>;
+  /// File `name` of `dir` and a stream reading it from the start.
+  open-read: func(dir: borrow<descriptor>, name: string) -> tuple<descriptor, input-stream>;
 }
 
 world io-helper {
   import wasi:clocks/monotonic-clock@0.2.6;
+  import wasi:filesystem/preopens@0.2.6;
   export make;
 }
 """,
-    "deps/io/poll.wit": """
+    "deps/io/io.wit": """
 package wasi:io@0.2.6;
 
+interface error {
+  resource error;
+}
+
 interface poll {
-  resource pollable {
-    ready: func() -> bool;
-    block: func();
-  }
-  poll: func(in: list<borrow<pollable>>) -> list<u32>;
+  resource pollable;
+}
+
+interface streams {
+  use error.{error};
+  use poll.{pollable};
+  variant stream-error { last-operation-failed(error), closed }
+  resource input-stream;
+  resource output-stream;
 }
 """,
     "deps/clocks/monotonic-clock.wit": """
@@ -59,21 +102,117 @@ package wasi:clocks@0.2.6;
 
 interface monotonic-clock {
   use wasi:io/poll@0.2.6.{pollable};
-  type instant = u64;
   type duration = u64;
-  now: func() -> instant;
   subscribe-duration: func(when: duration) -> pollable;
+}
+""",
+    "deps/filesystem/filesystem.wit": """
+package wasi:filesystem@0.2.6;
+
+interface types {
+  use wasi:io/streams@0.2.6.{input-stream, output-stream};
+  type filesize = u64;
+  flags descriptor-flags {
+    read, write, file-integrity-sync, data-integrity-sync, requested-write-sync,
+    mutate-directory,
+  }
+  flags path-flags { symlink-follow }
+  flags open-flags { create, directory, exclusive, truncate }
+  enum error-code {
+    access, would-block, already, bad-descriptor, busy, deadlock, quota, exist,
+    file-too-large, illegal-byte-sequence, in-progress, interrupted, invalid, io,
+    is-directory, loop, too-many-links, message-size, name-too-long, no-device, no-entry,
+    no-lock, insufficient-memory, insufficient-space, not-directory, not-empty,
+    not-recoverable, unsupported, no-tty, no-such-device, overflow, not-permitted, pipe,
+    read-only, invalid-seek, text-file-busy, cross-device,
+  }
+  resource descriptor {
+    read-via-stream: func(offset: filesize) -> result<input-stream, error-code>;
+    write-via-stream: func(offset: filesize) -> result<output-stream, error-code>;
+    open-at: func(path-flags: path-flags, path: string, open-flags: open-flags,
+                  %flags: descriptor-flags) -> result<descriptor, error-code>;
+  }
+}
+
+interface preopens {
+  use types.{descriptor};
+  get-directories: func() -> list<tuple<descriptor, string>>;
 }
 """,
 }
 
+# Canonical ABI notes: `open-at` lowers to (self, path-flags, path ptr, path len, open-flags,
+# descriptor-flags, retptr) and writes result<descriptor, error-code> as {disc u8 @0, payload
+# @4}; `*-via-stream` to (self, offset i64, retptr), the same result layout. The exported
+# tuple<descriptor, stream> is returned as a pointer to two i32 handles. A borrowed `dir` must
+# be dropped before the export returns. Flags: create|truncate = 9, write = 2, read = 1.
 _WAT = """
 (module
   (import "wasi:clocks/monotonic-clock@0.2.6" "subscribe-duration"
     (func $subscribe_duration (param i64) (result i32)))
+  (import "wasi:filesystem/preopens@0.2.6" "get-directories" (func $get_directories (param i32)))
+  (import "wasi:filesystem/types@0.2.6" "[method]descriptor.open-at"
+    (func $open_at (param i32 i32 i32 i32 i32 i32 i32)))
+  (import "wasi:filesystem/types@0.2.6" "[method]descriptor.write-via-stream"
+    (func $write_via_stream (param i32 i64 i32)))
+  (import "wasi:filesystem/types@0.2.6" "[method]descriptor.read-via-stream"
+    (func $read_via_stream (param i32 i64 i32)))
+  (import "wasi:filesystem/types@0.2.6" "[resource-drop]descriptor" (func $drop_descriptor (param i32)))
   (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+
   (func (export "hotupdate:io/make#ready") (result i32)
     (call $subscribe_duration (i64.const 0)))
+
+  (func (export "hotupdate:io/make#directories") (result i32)
+    (global.set $heap (i32.const 1024))
+    (call $get_directories (i32.const 64))
+    (i32.const 64))
+
+  ;; open `name` in `dir` with these flags, then a stream on it: (file, stream) at 96
+  (func $open (param $dir i32) (param $ptr i32) (param $len i32) (param $open_flags i32)
+      (param $descriptor_flags i32) (param $write i32) (result i32)
+    (local $file i32)
+    (call $open_at (local.get $dir) (i32.const 0) (local.get $ptr) (local.get $len)
+      (local.get $open_flags) (local.get $descriptor_flags) (i32.const 64))
+    (if (i32.load8_u (i32.const 64)) (then unreachable))
+    (local.set $file (i32.load (i32.const 68)))
+    (if (local.get $write)
+      (then (call $write_via_stream (local.get $file) (i64.const 0) (i32.const 80)))
+      (else (call $read_via_stream (local.get $file) (i64.const 0) (i32.const 80))))
+    (if (i32.load8_u (i32.const 80)) (then unreachable))
+    (call $drop_descriptor (local.get $dir))
+    (global.set $heap (i32.const 1024))
+    (i32.store (i32.const 96) (local.get $file))
+    (i32.store (i32.const 100) (i32.load (i32.const 84)))
+    (i32.const 96))
+
+  (func (export "hotupdate:io/make#open-write") (param i32 i32 i32) (result i32)
+    (call $open (local.get 0) (local.get 1) (local.get 2) (i32.const 9) (i32.const 2) (i32.const 1)))
+
+  (func (export "hotupdate:io/make#open-read") (param i32 i32 i32) (result i32)
+    (call $open (local.get 0) (local.get 1) (local.get 2) (i32.const 0) (i32.const 1) (i32.const 0)))
+
+  ;; bump allocator for the strings and lists WASI returns
+  (func (export "cabi_realloc") (param $old i32) (param $old_size i32) (param $align i32)
+      (param $size i32) (result i32)
+    (local $ptr i32) (local $end i32) (local $have i32)
+    (local.set $ptr
+      (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
+               (i32.sub (i32.const 0) (local.get $align))))
+    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
+    (local.set $have (i32.shl (memory.size) (i32.const 16)))
+    (if (i32.gt_u (local.get $end) (local.get $have))
+      (then
+        (if (i32.eq
+              (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have))
+                                               (i32.const 65535)) (i32.const 16)))
+              (i32.const -1))
+          (then unreachable))))
+    (global.set $heap (local.get $end))
+    (if (local.get $old)
+      (then (memory.copy (local.get $ptr) (local.get $old) (local.get $old_size))))
+    (local.get $ptr))
 )
 """
 
@@ -94,32 +233,127 @@ def _compiled(engine: wasmtime.Engine) -> tuple[Component, Linker]:
         return found
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Helper:
     """The helper's instance in one Store (one incarnation of a worker)."""
 
     ready: Func
+    directories: Func
+    open_write: Func
+    open_read: Func
+    #: The private stream directory, if this Store has one (an owned descriptor).
+    private_dir: ResourceAny | None = None
+    #: File descriptors behind streams handed out (kept: a stream's parent must outlive it).
+    files: list[ResourceAny] = field(default_factory=list)
 
 
-def _helper(call: Call) -> _Helper:
+def _helper(store: Any, worker: Any) -> _Helper:
+    """The helper instance in the Store of ``worker``'s current incarnation (``store``)."""
     def instantiate() -> _Helper:
-        component, linker = _compiled(call.worker.runtime.engine)
-        instance = linker.instantiate(call.store, component)
-        make = instance.get_export_index(call.store, "hotupdate:io/make")
-        if make is None:  # pragma: no cover - the helper's own WIT exports it
-            raise HotUpdateError("the wasi:io helper exports no hotupdate:io/make")
-        index = instance.get_export_index(call.store, "ready", make)
-        ready = None if index is None else instance.get_func(call.store, index)
-        if ready is None:  # pragma: no cover
-            raise HotUpdateError("the wasi:io helper exports no ready function")
-        return _Helper(ready)
+        component, linker = _compiled(worker.runtime.engine)
+        instance = linker.instantiate(store, component)
+        make = instance.get_export_index(store, "hotupdate:io/make")
 
-    return incarnation_state(call.worker, "wasi:io/helper", instantiate)
+        def export(name: str) -> Func:
+            index = instance.get_export_index(store, name, make)
+            func = None if index is None else instance.get_func(store, index)
+            if func is None:  # pragma: no cover - the helper's own WIT exports them
+                raise HotUpdateError(f"the wasi:io helper exports no {name}")
+            return func
+
+        helper = _Helper(export("ready"), export("directories"), export("open-write"),
+                         export("open-read"))
+        for descriptor, path in helper.directories(store):
+            if path == GUEST_PATH and helper.private_dir is None:
+                helper.private_dir = descriptor
+            else:
+                descriptor.drop(store)
+        return helper
+
+    return incarnation_state(worker, "wasi:io/helper", instantiate)
 
 
 def ready_pollable(call: Call) -> ResourceAny:
     """An owned ``wasi:io/poll.pollable`` of the calling worker's Store, ready at once."""
-    pollable = _helper(call).ready(call.store)
+    pollable = _helper(call.store, call.worker).ready(call.store)
     if not isinstance(pollable, ResourceAny):  # pragma: no cover - the helper's WIT
         raise HotUpdateError(f"the wasi:io helper returned {pollable!r}, not a pollable")
     return pollable
+
+
+# -- streams on the worker's private directory -----------------------------------------------
+
+def needs_streams(imports: Any) -> bool:
+    """Whether a component with these imports (``(interface, name)`` keys) is given streams,
+    and so a private stream directory."""
+    return any(((interface or "").split("@", 1)[0], name) in STREAM_FUNCTIONS
+               for interface, name in imports)
+
+
+_DIRECTORIES: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+_NAMES = itertools.count(1)
+
+
+def stream_directory(worker: Any) -> Path:
+    """The private stream directory of ``worker`` (created on first use, removed with it)."""
+    with _LOCK:
+        path = _DIRECTORIES.get(worker)
+        if path is None:
+            path = Path(tempfile.mkdtemp(prefix="hotupdate-streams-"))
+            weakref.finalize(worker, shutil.rmtree, str(path), True)
+            _DIRECTORIES[worker] = path
+        return path
+
+
+def _private(call: Call) -> tuple[_Helper, Path]:
+    helper = _helper(call.store, call.worker)
+    if helper.private_dir is None:
+        raise HotUpdateError(f"{call.name}: this worker's Store has no stream directory")
+    return helper, stream_directory(call.worker)
+
+
+def output_stream(call: Call) -> tuple[ResourceAny, Path]:
+    """A WASI ``output-stream`` for the guest, and the file that receives what it writes."""
+    helper, directory = _private(call)
+    name = f"out-{next(_NAMES)}"
+    file, stream = helper.open_write(call.store, helper.private_dir, name)
+    helper.files.append(file)
+    if not isinstance(stream, ResourceAny):  # pragma: no cover - the helper's WIT
+        raise HotUpdateError(f"the wasi:io helper returned {stream!r}, not a stream")
+    return stream, directory / name
+
+
+def input_stream(call: Call, data: bytes) -> ResourceAny:
+    """A WASI ``input-stream`` for the guest that reads ``data``."""
+    helper, directory = _private(call)
+    name = f"in-{next(_NAMES)}"
+    (directory / name).write_bytes(data)
+    try:
+        file, stream = helper.open_read(call.store, helper.private_dir, name)
+    finally:
+        os.unlink(directory / name)  # the open descriptor keeps the bytes readable
+    helper.files.append(file)
+    if not isinstance(stream, ResourceAny):  # pragma: no cover - the helper's WIT
+        raise HotUpdateError(f"the wasi:io helper returned {stream!r}, not a stream")
+    return stream
+
+
+def written(path: Path) -> bytes:
+    """What the guest has written (and flushed) to the stream of :func:`output_stream`."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def guest_directories(call_store: Any, worker: Any) -> list[tuple[ResourceAny, str]]:
+    """``wasi:filesystem/preopens.get-directories`` for the guest: the Store's preopens
+    without the private stream directory."""
+    helper = _helper(call_store, worker)
+    shown = []
+    for descriptor, path in helper.directories(call_store):
+        if path == GUEST_PATH:
+            descriptor.drop(call_store)
+        else:
+            shown.append((descriptor, path))
+    return shown

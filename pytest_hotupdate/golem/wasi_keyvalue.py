@@ -14,8 +14,10 @@ As on Golem (whose store is Redis), ``atomic`` counters are kept as decimal text
 of a counter returns e.g. ``b"42"``; a value that is not a decimal ``u64`` is an error for
 ``increment`` and ``compare-and-swap``.
 
-Not emulated: the ``-async`` value methods (they need ``wasi:io`` streams from the host) and the
-``cache`` interface; calling them fails with an error naming the function.
+The ``-async`` value methods hand the guest WASI file streams on the worker's private stream
+directory (:mod:`.wasi_io`): what the guest writes to an outgoing value's stream is its value
+when it is set (after the guest flushed it), and an incoming value's stream reads its bytes.
+Not emulated: the ``cache`` interface; calling it fails with an error naming the function.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..values import Err, ListType, Ok, OptionType, Prim, ResultType, TupleType
@@ -36,11 +39,10 @@ from ._base import (
     registry_state,
     shared_state,
 )
+from .wasi_io import input_stream, output_stream, written
 
 TYPES = HostInterface("wasi:keyvalue/types",
-                      resources=("bucket", "outgoing-value", "incoming-value"),
-                      unsupported={"*": "only the synchronous value methods are emulated "
-                                        "(the -async ones need wasi:io streams from the host)"})
+                      resources=("bucket", "outgoing-value", "incoming-value"))
 ERRORS = HostInterface("wasi:keyvalue/wasi-keyvalue-error", resources=("error",))
 EVENTUAL = HostInterface("wasi:keyvalue/eventual")
 BATCH = HostInterface("wasi:keyvalue/eventual-batch")
@@ -96,9 +98,17 @@ class _Bucket:
     name: str
 
 
-@dataclass
 class _Outgoing:
-    data: bytes = b""
+    """An outgoing value: bytes written at once (``-sync``), or the file behind the output
+    stream ``outgoing-value-write-body-async`` gave the guest (read when the value is set)."""
+
+    def __init__(self) -> None:
+        self.written = b""
+        self.stream_file: Path | None = None
+
+    @property
+    def data(self) -> bytes:
+        return written(self.stream_file) if self.stream_file is not None else self.written
 
 
 @dataclass
@@ -147,13 +157,26 @@ def new_outgoing_value(call: Call) -> Any:
 
 @TYPES.function("[method]outgoing-value.outgoing-value-write-body-sync")
 def write_body_sync(call: Call, handle: Any, value: bytes) -> Any:
-    call.resource(handle).data = bytes(value)
+    outgoing: _Outgoing = call.resource(handle)
+    outgoing.written, outgoing.stream_file = bytes(value), None
     return Ok(None)
+
+
+@TYPES.function("[method]outgoing-value.outgoing-value-write-body-async")
+def write_body_async(call: Call, handle: Any) -> Any:
+    outgoing: _Outgoing = call.resource(handle)
+    stream, outgoing.stream_file = output_stream(call)
+    return Ok(stream)
 
 
 @TYPES.function("[method]incoming-value.incoming-value-consume-sync")
 def consume_sync(call: Call, handle: Any) -> Any:
     return Ok(call.resource(handle).data)
+
+
+@TYPES.function("[method]incoming-value.incoming-value-consume-async")
+def consume_async(call: Call, handle: Any) -> Any:
+    return Ok(input_stream(call, call.resource(handle).data))
 
 
 @TYPES.function("[method]incoming-value.incoming-value-size", "[method]incoming-value.size")

@@ -9,6 +9,11 @@
 ;;   lowers to (handle, retptr): {disc @0, ptr @4, len @8} for both cases.
 ;; - `has-object` -> result<bool, error>: {disc @0, bool @4 | string @4, @8};
 ;;   `delete-object` -> result<_, error>: {disc @0, string @4, @8}.
+;; - `[method]incoming-value.incoming-value-consume-async(self) -> result<input-stream, error>`
+;;   lowers to (handle, retptr): {disc @0, handle @4 | string @4, @8};
+;;   `[method]input-stream.blocking-read(self, len: u64) -> result<list<u8>, stream-error>` to
+;;   (handle, i64, retptr): {disc @0, ptr @4, len @8}. Successive reads are allocated back to
+;;   back (list<u8> has alignment 1), so `read-stream` gets one contiguous value.
 ;; - The exports return through one area at 96 with the layout of their result.
 ;;
 ;; Memory layout: [16, 28) container result; [32, 44) data result; [48, 60) bytes result;
@@ -25,6 +30,20 @@
   (import "wasi:blobstore/types" "[method]incoming-value.incoming-value-consume-sync"
     (func $consume (param i32 i32)))
   (import "wasi:blobstore/types" "[resource-drop]incoming-value" (func $drop_value (param i32)))
+  (import "wasi:blobstore/container" "[method]container.write-data"
+    (func $write_data (param i32 i32 i32 i32 i32)))
+  (import "wasi:blobstore/types" "[static]outgoing-value.new-outgoing-value"
+    (func $new_outgoing (result i32)))
+  (import "wasi:blobstore/types" "[resource-drop]outgoing-value" (func $drop_outgoing (param i32)))
+  (import "wasi:blobstore/types" "[method]outgoing-value.outgoing-value-write-body"
+    (func $write_body (param i32 i32)))
+  (import "wasi:io/streams@0.2.6" "[method]output-stream.blocking-write-and-flush"
+    (func $write_and_flush (param i32 i32 i32 i32)))
+  (import "wasi:io/streams@0.2.6" "[resource-drop]output-stream" (func $drop_output (param i32)))
+  (import "wasi:blobstore/types" "[method]incoming-value.incoming-value-consume-async"
+    (func $consume_async (param i32 i32)))
+  (import "wasi:io/streams@0.2.6" "[method]input-stream.blocking-read" (func $read (param i32 i64 i32)))
+  (import "wasi:io/streams@0.2.6" "[resource-drop]input-stream" (func $drop_input (param i32)))
 
   (memory (export "memory") 1)
   (global $heap_base i32 (i32.const 1024))
@@ -59,6 +78,64 @@
     (call $consume (local.get $value) (i32.const 48))
     (call $drop_value (local.get $value))
     (call $answer (i32.const 48)))
+
+  ;; read-stream: func(container: string, object: string) -> result<list<u8>, string>
+  (func (export "golem:blob/api#read-stream")
+      (param $cp i32) (param $cl i32) (param $op i32) (param $ol i32) (result i32)
+    (local $container i32) (local $value i32) (local $stream i32) (local $start i32)
+    (local $total i32) (local $first i32)
+    (if (i32.eqz (call $open (local.get $cp) (local.get $cl)))
+      (then (return (call $answer (i32.const 16)))))
+    (local.set $container (i32.load (i32.const 20)))
+    (call $get_data (local.get $container) (local.get $op) (local.get $ol)
+                    (i64.const 0) (i64.const -1) (i32.const 32))
+    (call $drop_container (local.get $container))
+    (if (i32.load8_u (i32.const 32))
+      (then (return (call $answer (i32.const 32)))))
+    (local.set $value (i32.load (i32.const 36)))
+    (call $consume_async (local.get $value) (i32.const 48))
+    (if (i32.load8_u (i32.const 48))
+      (then (call $drop_value (local.get $value)) (return (call $answer (i32.const 48)))))
+    (local.set $stream (i32.load (i32.const 52)))
+    (local.set $first (i32.const 1))
+    (block $closed
+      (loop $more
+        (call $read (local.get $stream) (i64.const 65536) (i32.const 48))
+        (br_if $closed (i32.load8_u (i32.const 48)))
+        (if (local.get $first)
+          (then (local.set $start (i32.load (i32.const 52))) (local.set $first (i32.const 0))))
+        (local.set $total (i32.add (local.get $total) (i32.load (i32.const 56))))
+        (br $more)))
+    (call $drop_input (local.get $stream))
+    (call $drop_value (local.get $value))
+    (i32.store8 (i32.const 48) (i32.const 0))
+    (i32.store (i32.const 52) (local.get $start))
+    (i32.store (i32.const 56) (local.get $total))
+    (call $answer (i32.const 48)))
+
+  ;; write: func(container: string, object: string) -> result<_, string>: the object's name as
+  ;; its body, written through `outgoing-value-write-body` (result<output-stream>: {disc @0,
+  ;; handle @4}) and committed with `container.write-data(name, borrow<outgoing-value>)`,
+  ;; which passes two borrowed handles (the emulator cannot serve it: the call traps, naming
+  ;; the function).
+  (func (export "golem:blob/api#write")
+      (param $cp i32) (param $cl i32) (param $op i32) (param $ol i32) (result i32)
+    (local $container i32) (local $value i32)
+    (if (i32.eqz (call $open (local.get $cp) (local.get $cl)))
+      (then (return (call $answer (i32.const 16)))))
+    (local.set $container (i32.load (i32.const 20)))
+    (local.set $value (call $new_outgoing))
+    (call $write_body (local.get $value) (i32.const 48))
+    (if (i32.eqz (i32.load8_u (i32.const 48)))
+      (then
+        (call $write_and_flush (i32.load (i32.const 52)) (local.get $op) (local.get $ol)
+                               (i32.const 64))
+        (call $drop_output (i32.load (i32.const 52)))))
+    (call $write_data (local.get $container) (local.get $op) (local.get $ol) (local.get $value)
+                      (i32.const 32))
+    (call $drop_outgoing (local.get $value))
+    (call $drop_container (local.get $container))
+    (call $answer (i32.const 32)))
 
   ;; has: func(container: string, object: string) -> result<bool, string>
   (func (export "golem:blob/api#has")
