@@ -334,3 +334,14 @@ def wait_for(call: Call, what: str, ready: Callable[[], T | None],
                 raise HotUpdateError(f"{call.name}: the invocation's deadline passed while it "
                                      f"was waiting for {what}")
         pause(WAIT_SLICE_SECONDS)
+
+
+def recorded_as(name: str, impl: Callable[..., Any]) -> Callable[..., Any]:
+    """``impl`` recorded under ``name``: a shim's host function, recorded as the function the
+    guest called through the shim (see :mod:`.shims`)."""
+
+    def renamed(call: Call, *args: Any) -> Any:
+        call.name = name
+        return impl(call, *args)
+
+    return renamed

@@ -6,13 +6,14 @@ inspected, deleted, copied, moved) is a durable host call, recorded with its dat
 from the oplog on replay. Handles (containers, values, name streams) are local to the worker.
 
 Reading an object as a ``wasi:io`` input stream (``incoming-value-consume-async``) gives the
-guest a WASI file stream on the worker's private stream directory (:mod:`.wasi_io`).
-
-Writing an object from the guest is not emulated: ``container.write-data`` takes two borrowed
-handles (the container and the outgoing value), which wasmtime-py 50 cannot pass to a host
-function (see :mod:`.shims`): ``outgoing-value-write-body`` gives a stream, but the guest's
-``write-data`` call fails with an error naming it. Put objects from the test with :meth:`BlobStore.put`
-(``blobstore_of(registry).put(container, name, data)``).
+guest a WASI file stream on the worker's private stream directory (:mod:`.wasi_io`), and so does
+``outgoing-value-write-body``: what the guest writes to it is the object's body when it calls
+``container.write-data``. That method takes two borrowed handles (the container and the outgoing
+value), which wasmtime-py 50 cannot pass to a host function, so a component importing it is
+composed with the blobstore shim (:mod:`.shims`), which calls :data:`SHIM` with the outgoing
+value's host id; the write is recorded as ``wasi:blobstore/container.{container.write-data}``
+with the bytes written, and answered from the oplog on replay. Tests can also put objects with
+:meth:`BlobStore.put` (``blobstore_of(registry).put(container, name, data)``).
 """
 
 from __future__ import annotations
@@ -20,18 +21,29 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..values import Err, ListType, Ok, Prim, ResultType, TupleType
-from ._base import BOOL, STRING, U64, Call, HostInterface, registry_state
+from ._base import (
+    BOOL,
+    RESOURCES,
+    STRING,
+    U64,
+    Call,
+    HostInterface,
+    recorded_as,
+    registry_state,
+)
 from ._shapes import build
-from .wasi_io import input_stream, output_stream
+from .wasi_io import input_stream, output_stream, written
 
 TYPES = HostInterface("wasi:blobstore/types", resources=("outgoing-value", "incoming-value"))
 CONTAINER = HostInterface(
     "wasi:blobstore/container", resources=("container", "stream-object-names"),
-    unsupported={"[method]container.write-data": "put objects from the test with "
-                 "blobstore_of(registry).put(container, name, data)", "*": "not emulated"})
+    unsupported={"[method]container.write-data": "it is served through the blobstore shim "
+                 "that Registry.add composes with the component (wasmtime-py 50 cannot pass its "
+                 "two borrowed handles to a host function)", "*": "not emulated"})
 BLOBSTORE = HostInterface("wasi:blobstore/blobstore")
 
 _BYTES = ListType(Prim("u8"))
@@ -117,7 +129,7 @@ def _open(call: Call, name: str, create: bool) -> Any:
     recorded = call.durable([_NAME], _result(None), live, name)
     if isinstance(recorded, Err):
         return recorded
-    return Ok(call.new_resource("wasi:blobstore/container", "container", name))
+    return Ok(call.new_resource(*_kind(call, "container"), name))
 
 
 @BLOBSTORE.function("create-container")
@@ -235,7 +247,7 @@ def list_objects(call: Call, handle: Any) -> Any:
                              lambda box: Ok(sorted(box.objects)))
     if isinstance(recorded, Err):
         return recorded
-    return Ok(call.new_resource("wasi:blobstore/container", "stream-object-names",
+    return Ok(call.new_resource(*_kind(call, "stream-object-names"),
                                 list(recorded.value)))
 
 
@@ -310,17 +322,28 @@ def skip_names(call: Call, handle: Any, count: int) -> Any:
 
 # -- values ----------------------------------------------------------------------------------
 
+class _Outgoing:
+    """An outgoing value: the file behind the output stream the guest writes its body to."""
+
+    def __init__(self) -> None:
+        self.stream_file: Path | None = None
+
+    @property
+    def data(self) -> bytes:
+        return written(self.stream_file) if self.stream_file is not None else b""
+
+
 @TYPES.function("[static]outgoing-value.new-outgoing-value")
 def new_outgoing_value(call: Call) -> Any:
-    return call.new_resource("wasi:blobstore/types", "outgoing-value", b"")
+    return call.new_resource("wasi:blobstore/types", "outgoing-value", _Outgoing())
 
 
 @TYPES.function("[method]outgoing-value.outgoing-value-write-body")
 def write_body(call: Call, handle: Any) -> Any:
     # A real stream, so that a guest goes on to `container.write-data`, whose error says why
     # the object cannot be written (two borrowed handles), rather than failing here unexplained.
-    call.resource(handle)  # a borrowed handle must be taken before the call returns
-    stream, _file = output_stream(call)
+    outgoing: _Outgoing = call.resource(handle)
+    stream, outgoing.stream_file = output_stream(call)
     return Ok(stream)
 
 
@@ -340,3 +363,66 @@ def consume_async(call: Call, handle: Any) -> Any:
 def incoming_size(call: Call, handle: Any) -> int:
     return len(call.resource(handle))
 
+
+
+# -- the blobstore shim (see shims): write-data with the outgoing value's host id --------------
+
+#: What the blobstore shim imports: the container and blobstore functions, with the resources
+#: renamed and ``write-data`` taking the outgoing value's host id. Calls are recorded under the
+#: names of the functions the guest called (``wasi:blobstore/container.{container.write-data}``).
+SHIM = HostInterface("hotupdate:shim/blobstore", resources=("host-container", "host-object-names"))
+
+_SHIM_KINDS = {"container": "host-container", "stream-object-names": "host-object-names"}
+
+
+def _kind(call: Call, kind: str) -> tuple[str, str]:
+    """The (interface, resource) of a new container or name stream for this call's caller:
+    the guest's own, or the shim's renamed one."""
+    if (call.imported.interface or "").startswith("hotupdate:shim/blobstore"):
+        return "hotupdate:shim/blobstore", _SHIM_KINDS[kind]
+    return "wasi:blobstore/container", kind
+
+
+def write_data_by_id(call: Call, handle: Any, name: str, value_id: int) -> Any:
+    data = RESOURCES.by_rep(value_id, call.name).data
+
+    def write(box: _Container, object_name: str, body: bytes) -> Any:
+        box.objects[object_name] = _Object(bytes(body), _now())
+        return Ok(None)
+
+    return _in_container(call, handle, [_NAME, ("data", _BYTES)], _result(None), write, name,
+                         data)
+
+
+def outgoing_value_id(call: Call, handle: Any) -> int:
+    return RESOURCES.rep(call.store, handle)
+
+
+_CONTAINER_METHODS = {
+    "name": container_name, "info": container_info, "get-data": get_data,
+    "list-objects": list_objects, "delete-object": delete_object,
+    "delete-objects": delete_objects, "has-object": has_object, "object-info": object_info,
+    "clear": clear,
+}
+SHIM.functions.update({
+    f"[method]host-container.{method}": recorded_as(
+        f"wasi:blobstore/container.{{container.{method}}}", impl)
+    for method, impl in _CONTAINER_METHODS.items()})
+SHIM.functions.update({
+    "[method]host-container.write-data-by-id": recorded_as(
+        "wasi:blobstore/container.{container.write-data}", write_data_by_id),
+    "[method]host-object-names.read-stream-object-names": recorded_as(
+        "wasi:blobstore/container.{stream-object-names.read-stream-object-names}", read_names),
+    "[method]host-object-names.skip-stream-object-names": recorded_as(
+        "wasi:blobstore/container.{stream-object-names.skip-stream-object-names}", skip_names),
+    "outgoing-value-id": outgoing_value_id,
+    "create-container": recorded_as("wasi:blobstore/blobstore.{create-container}",
+                                    create_container),
+    "get-container": recorded_as("wasi:blobstore/blobstore.{get-container}", get_container),
+    "delete-container": recorded_as("wasi:blobstore/blobstore.{delete-container}",
+                                    delete_container),
+    "container-exists": recorded_as("wasi:blobstore/blobstore.{container-exists}",
+                                    container_exists),
+    "copy-object": recorded_as("wasi:blobstore/blobstore.{copy-object}", copy_object),
+    "move-object": recorded_as("wasi:blobstore/blobstore.{move-object}", move_object),
+})

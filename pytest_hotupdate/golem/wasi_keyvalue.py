@@ -36,6 +36,7 @@ from ._base import (
     U64,
     Call,
     HostInterface,
+    recorded_as,
     registry_state,
     shared_state,
 )
@@ -349,16 +350,6 @@ def compare_and_swap(call: Call, bucket: Any, key: str, old: int, new: int) -> A
 
 # -- the shim's host side ----------------------------------------------------------------------
 
-def _as(name: str, impl: Callable[..., Any]) -> Callable[..., Any]:
-    """``impl`` recorded under ``name`` (the function the guest called through the shim)."""
-
-    def renamed(call: Call, *args: Any) -> Any:
-        call.name = name
-        return impl(call, *args)
-
-    return renamed
-
-
 class _ById:
     """An outgoing value passed by its host id, looked up like a handle."""
 
@@ -380,12 +371,12 @@ def _set_many_by_id(call: Call, bucket: Any, key_values: list[tuple[str, int]]) 
 
 
 SHIM.functions.update({
-    "get": _as("wasi:keyvalue/eventual.{get}", get),
-    "set-by-id": _as("wasi:keyvalue/eventual.{set}", _set_by_id),
-    "delete": _as("wasi:keyvalue/eventual.{delete}", delete),
-    "exists": _as("wasi:keyvalue/eventual.{exists}", exists),
-    "get-many": _as("wasi:keyvalue/eventual-batch.{get-many}", get_many),
-    "keys": _as("wasi:keyvalue/eventual-batch.{keys}", keys),
-    "set-many-by-id": _as("wasi:keyvalue/eventual-batch.{set-many}", _set_many_by_id),
-    "delete-many": _as("wasi:keyvalue/eventual-batch.{delete-many}", delete_many),
+    "get": recorded_as("wasi:keyvalue/eventual.{get}", get),
+    "set-by-id": recorded_as("wasi:keyvalue/eventual.{set}", _set_by_id),
+    "delete": recorded_as("wasi:keyvalue/eventual.{delete}", delete),
+    "exists": recorded_as("wasi:keyvalue/eventual.{exists}", exists),
+    "get-many": recorded_as("wasi:keyvalue/eventual-batch.{get-many}", get_many),
+    "keys": recorded_as("wasi:keyvalue/eventual-batch.{keys}", keys),
+    "set-many-by-id": recorded_as("wasi:keyvalue/eventual-batch.{set-many}", _set_many_by_id),
+    "delete-many": recorded_as("wasi:keyvalue/eventual-batch.{delete-many}", delete_many),
 })

@@ -1,4 +1,4 @@
-;; golem-blob v1: Golem's resource-based wasi:blobstore (unversioned) read from WAT.
+;; golem-blob v1: Golem's resource-based wasi:blobstore (unversioned) from WAT.
 ;;
 ;; Canonical ABI (wasm32) notes:
 ;; - `get-container: func(name) -> result<container, error>` (error = string) lowers to
@@ -115,9 +115,8 @@
 
   ;; write: func(container: string, object: string) -> result<_, string>: the object's name as
   ;; its body, written through `outgoing-value-write-body` (result<output-stream>: {disc @0,
-  ;; handle @4}) and committed with `container.write-data(name, borrow<outgoing-value>)`,
-  ;; which passes two borrowed handles (the emulator cannot serve it: the call traps, naming
-  ;; the function).
+  ;; handle @4}) and committed with `container.write-data(name, borrow<outgoing-value>)`
+  ;; (`(self, name ptr, len, value, retptr)`, result<_, error> like `delete-object`).
   (func (export "golem:blob/api#write")
       (param $cp i32) (param $cl i32) (param $op i32) (param $ol i32) (result i32)
     (local $container i32) (local $value i32)
