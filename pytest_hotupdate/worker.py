@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import itertools
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -540,8 +541,8 @@ class Worker:
         store = wasmtime.Store(self.runtime.engine)
         streams = (host.stream_directory(self) if host.needs_stream_directory(component)
                    else None)
-        store.set_wasi(host.make_wasi_config(self.grants, self._capture_stdout,
-                                             self._capture_stderr, streams))
+        store.set_wasi(host.make_wasi_config(self.grants, _weak_sink(self, "_capture_stdout"),
+                                             _weak_sink(self, "_capture_stderr"), streams))
         if host.imports_http(component):
             store.set_wasi_http()
         store.set_limits(memory_size=self.limits.memory_bytes)
@@ -981,6 +982,21 @@ def _divergence(
         expected=expected,
         got=got,
     )
+
+
+def _weak_sink(worker: Worker, method: str) -> Callable[[bytes], None]:
+    """``worker.<method>`` for WASI's output callbacks, without a strong reference: wasmtime-py
+    keeps those callbacks in a module-level table until the Store is gone, and the Store goes
+    with the worker, so a bound method there would keep every worker (and its Store's memory)
+    alive for the life of the process."""
+    ref = weakref.ref(worker)
+
+    def sink(data: bytes) -> None:
+        alive = ref()
+        if alive is not None:
+            getattr(alive, method)(data)
+
+    return sink
 
 
 def _trap_message(error: BaseException) -> str:

@@ -4,6 +4,7 @@ private (hidden) stream directory."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.host import SandboxGrants
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
+from pytest_hotupdate.runtime import Runtime
 from pytest_hotupdate.values import Err, Ok
 from pytest_hotupdate.worker import _trap_message
 
@@ -88,6 +90,18 @@ def test_the_stream_directory_is_removed_when_the_process_ends(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     directory = Path(done.stdout.strip())
     assert directory.name.startswith("hotupdate-streams-")
+    assert not directory.exists()
+
+
+def test_the_stream_directory_goes_with_the_worker(sample: Callable[[str, str], Path]):
+    registry = Registry(Runtime())
+    registry.add("kv", sample("golem-kvstream", "v1"))
+    worker = registry.worker("kv")
+    worker.invoke("put", "b", "k", b"x")
+    directory = Path(host.stream_directory(worker))
+    assert directory.is_dir()
+    del worker, registry
+    gc.collect()
     assert not directory.exists()
 
 

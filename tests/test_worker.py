@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from pathlib import Path
 
 import pytest
@@ -328,3 +330,16 @@ def test_two_processes_compile_a_component_once(sample, tmp_path: Path) -> None:
                               stdout=subprocess.PIPE, text=True) for _ in range(2)]
     counts = [int(p.communicate(timeout=60)[0]) for p in procs]
     assert sorted(counts) == [0, 1]
+
+
+def test_a_dropped_worker_and_its_store_are_freed(sample) -> None:  # type: ignore[no-untyped-def]
+    # WASI's output callbacks live in a table of wasmtime-py's until the Store is gone; they
+    # must not keep the worker (and so the Store and its memory) alive.
+    registry = Registry(Runtime())
+    registry.add("counter", sample("counter", "v1"))
+    worker = registry.worker("counter")
+    worker.invoke("golem:counter/api.{increment}", 1)
+    dropped = weakref.ref(worker)
+    del worker, registry
+    gc.collect()
+    assert dropped() is None
