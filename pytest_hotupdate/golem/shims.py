@@ -40,6 +40,51 @@ KEYVALUE_TRIGGERS = (b"wasi:keyvalue/eventual@0.1.0", b"wasi:keyvalue/eventual-b
 #: The interface a composed component imports (so it is never composed twice).
 SHIM_MARKER = b"hotupdate:shim/keyvalue@"
 
+#: ``cabi_realloc`` for the shims' and helpers' core modules: a bump allocator over the global
+#: ``$heap`` (each export resets it), growing memory as needed and trapping when it cannot.
+BUMP_ALLOCATOR_WAT = """  (func (export "cabi_realloc")
+      (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+    (local $ptr i32) (local $end i32) (local $have i32)
+    (local.set $ptr
+      (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
+               (i32.sub (i32.const 0) (local.get $align))))
+    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
+    (local.set $have (i32.shl (memory.size) (i32.const 16)))
+    (if (i32.gt_u (local.get $end) (local.get $have))
+      (then
+        (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have))
+                                                      (i32.const 65535))
+                                             (i32.const 16)))
+                    (i32.const -1))
+          (then unreachable))))
+    (global.set $heap (local.get $end))
+    (if (local.get $old)
+      (then (memory.copy (local.get $ptr) (local.get $old) (local.get $old_size))))
+    (local.get $ptr))
+"""
+
+#: The parts of ``wasi:io@0.2.6`` the shims and helpers refer to (resources only; every item has
+#: its standard WASI 0.2 type, so they link against any WASI 0.2.x host).
+WASI_IO_WIT = """
+package wasi:io@0.2.6;
+
+interface error {
+  resource error;
+}
+
+interface poll {
+  resource pollable;
+}
+
+interface streams {
+  use error.{error};
+  use poll.{pollable};
+  variant stream-error { last-operation-failed(error), closed }
+  resource input-stream;
+  resource output-stream;
+}
+"""
+
 _KEYVALUE_WIT = {
     "deps/keyvalue/keyvalue.wit": """
 package wasi:keyvalue@0.1.0;
@@ -185,27 +230,7 @@ _KEYVALUE_WAT = """
     (call $delete_many (local.get 0) (local.get 1) (local.get 2) (i32.const 16))
     (call $drop_bucket (local.get 0))
     (i32.const 16))
-  (func (export "cabi_realloc")
-      (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
-    (local $ptr i32) (local $end i32) (local $have i32)
-    (local.set $ptr
-      (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
-               (i32.sub (i32.const 0) (local.get $align))))
-    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
-    (local.set $have (i32.shl (memory.size) (i32.const 16)))
-    (if (i32.gt_u (local.get $end) (local.get $have))
-      (then
-        (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have))
-                                                      (i32.const 65535))
-                                             (i32.const 16)))
-                    (i32.const -1))
-          (then unreachable))))
-    (global.set $heap (local.get $end))
-    (if (local.get $old)
-      (then (memory.copy (local.get $ptr) (local.get $old) (local.get $old_size))))
-    (local.get $ptr))
-)
-"""
+""" + BUMP_ALLOCATOR_WAT + ")\n"
 
 #: Imports that make a component need the blobstore shim (both must be there).
 BLOBSTORE_TRIGGERS = (b"wasi:blobstore/container", b"[method]container.write-data")
@@ -214,24 +239,7 @@ BLOBSTORE_TRIGGERS = (b"wasi:blobstore/container", b"[method]container.write-dat
 BLOBSTORE_MARKER = b"hotupdate:shim/blobstore@"
 
 _BLOBSTORE_WIT = {
-    "deps/io/io.wit": """
-package wasi:io@0.2.6;
-
-interface error {
-  resource error;
-}
-
-interface poll {
-  resource pollable;
-}
-
-interface streams {
-  use error.{error};
-  use poll.{pollable};
-  resource input-stream;
-  resource output-stream;
-}
-""",
+    "deps/io/io.wit": WASI_IO_WIT,
     "deps/blobstore/types.wit": """
 package wasi:blobstore;
 
@@ -478,27 +486,7 @@ _BLOBSTORE_WAT = """
                 (local.get 5) (local.get 6) (local.get 7) (i32.const 16))
     (i32.const 16))
 
-  (func (export "cabi_realloc")
-      (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
-    (local $ptr i32) (local $end i32) (local $have i32)
-    (local.set $ptr
-      (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
-               (i32.sub (i32.const 0) (local.get $align))))
-    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
-    (local.set $have (i32.shl (memory.size) (i32.const 16)))
-    (if (i32.gt_u (local.get $end) (local.get $have))
-      (then
-        (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have))
-                                                      (i32.const 65535))
-                                             (i32.const 16)))
-                    (i32.const -1))
-          (then unreachable))))
-    (global.set $heap (local.get $end))
-    (if (local.get $old)
-      (then (memory.copy (local.get $ptr) (local.get $old) (local.get $old_size))))
-    (local.get $ptr))
-)
-"""
+""" + BUMP_ALLOCATOR_WAT + ")\n"
 
 _LOCK = threading.Lock()
 

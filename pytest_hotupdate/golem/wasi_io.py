@@ -36,7 +36,7 @@ from wasmtime.component import Component, Func, Linker, ResourceAny
 
 from ..errors import HotUpdateError
 from ._base import Call, incarnation_state
-from .shims import build_wat_component
+from .shims import BUMP_ALLOCATOR_WAT, WASI_IO_WIT, build_wat_component
 
 __all__ = ["GUEST_PATH", "guest_directories", "input_stream", "needs_streams",
            "output_stream", "ready_pollable", "stream_directory", "written"]
@@ -78,25 +78,7 @@ world io-helper {
   export make;
 }
 """,
-    "deps/io/io.wit": """
-package wasi:io@0.2.6;
-
-interface error {
-  resource error;
-}
-
-interface poll {
-  resource pollable;
-}
-
-interface streams {
-  use error.{error};
-  use poll.{pollable};
-  variant stream-error { last-operation-failed(error), closed }
-  resource input-stream;
-  resource output-stream;
-}
-""",
+    "deps/io/io.wit": WASI_IO_WIT,
     "deps/clocks/monotonic-clock.wit": """
 package wasi:clocks@0.2.6;
 
@@ -193,28 +175,7 @@ _WAT = """
   (func (export "hotupdate:io/make#open-read") (param i32 i32 i32) (result i32)
     (call $open (local.get 0) (local.get 1) (local.get 2) (i32.const 0) (i32.const 1) (i32.const 0)))
 
-  ;; bump allocator for the strings and lists WASI returns
-  (func (export "cabi_realloc") (param $old i32) (param $old_size i32) (param $align i32)
-      (param $size i32) (result i32)
-    (local $ptr i32) (local $end i32) (local $have i32)
-    (local.set $ptr
-      (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
-               (i32.sub (i32.const 0) (local.get $align))))
-    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
-    (local.set $have (i32.shl (memory.size) (i32.const 16)))
-    (if (i32.gt_u (local.get $end) (local.get $have))
-      (then
-        (if (i32.eq
-              (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have))
-                                               (i32.const 65535)) (i32.const 16)))
-              (i32.const -1))
-          (then unreachable))))
-    (global.set $heap (local.get $end))
-    (if (local.get $old)
-      (then (memory.copy (local.get $ptr) (local.get $old) (local.get $old_size))))
-    (local.get $ptr))
-)
-"""
+""" + BUMP_ALLOCATOR_WAT + ")\n"
 
 _LOCK = threading.Lock()
 _PER_ENGINE: weakref.WeakKeyDictionary[wasmtime.Engine, tuple[Component, Linker]] = (
