@@ -265,3 +265,26 @@ def test_remote_handles_survive_updates_of_the_owner_and_of_the_holder(
     assert outcome.succeeded, outcome.details
     assert len(cart.oplog) == entries
     assert shopper.invoke("total", "alice") == Ok(600)
+
+
+# -- golem:rpc@0.1.0: a wasm-rpc addressed by a worker URI (Golem 1.0) ----------------------------
+
+def test_version_0_1_calls_a_worker_addressed_by_its_uri(registry: Registry, sample):
+    registry.add("counter", sample("counter", "v1"))
+    registry.add("rpc01", sample("golem-rpc01", "v1"))
+    callee = registry.worker("counter", name="c1")
+    callee.invoke("golem:counter/api.{increment}", 5)
+    caller = registry.worker("rpc01")
+    uri = ids.uri("counter", "c1")
+    assert uri == f"urn:worker:{ids.component_uuid('counter')}/c1"
+    assert caller.invoke("remote-get", uri, "golem:counter/api.{get}") == Ok(5)
+    assert caller.invoke("remote-get", uri, "golem:counter/api/get") == Ok(5)  # older stubs
+    # A worker that does not exist yet is created on its component's latest revision.
+    assert caller.invoke("remote-get", ids.uri("counter", "c2"), "golem:counter/api.{get}") == Ok(0)
+    assert caller.invoke("remote-get", uri, "golem:counter/api.{nope}") == Err(
+        "worker counter/c1 has no function golem:counter/api.{nope}")
+    assert caller.invoke("remote-get", "urn:worker:nothing", "golem:counter/api.{get}") == Err(
+        "the worker id nothing/ names no worker")
+    entries = len(callee.oplog)
+    caller.restart()  # every answer comes from the caller's oplog
+    assert len(callee.oplog) == entries

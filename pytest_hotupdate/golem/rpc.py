@@ -150,6 +150,8 @@ def _prepare(call: Call, target: _Target, function: str, params: list[Any]
     registry = getattr(call.worker, "registry", None)
     if registry is None:
         return Variant("not-found", "the calling worker does not belong to a registry")
+    if not target.worker:
+        return Variant("not-found", f"the worker id {target.label} names no worker")
     callee = None
     for worker in registry.workers:
         if worker.name == target.worker and (target.component is None
