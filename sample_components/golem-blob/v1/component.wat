@@ -37,13 +37,13 @@
   (import "wasi:blobstore/types" "[resource-drop]outgoing-value" (func $drop_outgoing (param i32)))
   (import "wasi:blobstore/types" "[method]outgoing-value.outgoing-value-write-body"
     (func $write_body (param i32 i32)))
-  (import "wasi:io/streams@0.2.6" "[method]output-stream.blocking-write-and-flush"
+  (import "wasi:io/streams@0.2.3" "[method]output-stream.blocking-write-and-flush"
     (func $write_and_flush (param i32 i32 i32 i32)))
-  (import "wasi:io/streams@0.2.6" "[resource-drop]output-stream" (func $drop_output (param i32)))
+  (import "wasi:io/streams@0.2.3" "[resource-drop]output-stream" (func $drop_output (param i32)))
   (import "wasi:blobstore/types" "[method]incoming-value.incoming-value-consume-async"
     (func $consume_async (param i32 i32)))
-  (import "wasi:io/streams@0.2.6" "[method]input-stream.blocking-read" (func $read (param i32 i64 i32)))
-  (import "wasi:io/streams@0.2.6" "[resource-drop]input-stream" (func $drop_input (param i32)))
+  (import "wasi:io/streams@0.2.3" "[method]input-stream.blocking-read" (func $read (param i32 i64 i32)))
+  (import "wasi:io/streams@0.2.3" "[resource-drop]input-stream" (func $drop_input (param i32)))
 
   (memory (export "memory") 1)
   (global $heap_base i32 (i32.const 1024))
