@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.errors import HotUpdateError
-from pytest_hotupdate.golem import provider
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 
@@ -61,10 +60,3 @@ def test_an_automatic_update_reads_old_answers_and_computes_new_ones(durable: Re
     assert worker.invoke("remember", 1) == 3
     assert worker.invoke("total") == 13
     assert durable.worker("durable").invoke("remember", 5) == 15
-
-
-def test_golem_api_oplog_links_and_fails_naming_the_function():
-    oplog = provider("golem:api/oplog@1.1.7")
-    assert oplog is not None and oplog.resources == ("get-oplog", "search-oplog")
-    assert not oplog.implements("[constructor]get-oplog")
-    assert "tests read worker.oplog" in oplog.why_unsupported("[constructor]get-oplog")

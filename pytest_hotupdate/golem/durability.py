@@ -1,4 +1,4 @@
-"""``golem:durability/durability`` (1.2.x) and ``golem:api/oplog``.
+"""``golem:durability/durability`` (1.2.x).
 
 ``golem:durability`` lets a library make its own host calls durable, as Golem's SDKs do for
 third-party APIs: when live, it calls the API and persists the request and response; when
@@ -14,9 +14,7 @@ replaying, it reads the persisted response back instead of calling again. Emulat
 - ``begin-durable-function`` returns (and records) the oplog index; ``end-durable-function``
   and ``observe-function-call`` need nothing in-process.
 
-``lazy-initialized-pollable`` is not emulated (a ``wasi:io`` pollable). ``golem:api/oplog``'s
-query resources (``get-oplog``, ``search-oplog``) are not emulated either: a component that
-imports them links, and a call fails naming the function; tests read ``worker.oplog`` instead.
+``lazy-initialized-pollable`` is not emulated. ``golem:api/oplog`` is in :mod:`.api_oplog`.
 """
 
 from __future__ import annotations
@@ -33,12 +31,6 @@ DURABILITY = HostInterface(
     "golem:durability/durability",
     resources=("lazy-initialized-pollable",),
     unsupported={"*": "lazy-initialized pollables (wasi:io) are not emulated"},
-)
-OPLOG = HostInterface(
-    "golem:api/oplog",
-    resources=("get-oplog", "search-oplog"),
-    unsupported={"*": "querying the oplog from the guest is not emulated (tests read "
-                      "worker.oplog)"},
 )
 
 #: The prefix of the host-call entries that persisted durable function invocations are.
