@@ -217,8 +217,9 @@ def _request(worker: Any, entry: Invocation) -> list[dict[str, Any]]:
 def _response(worker: Any, index: int, entry: Completed) -> dict[str, Any] | None:
     if entry.result is None:
         return None
-    invocation = next((e for e in reversed(worker.oplog.entries[:index])
-                       if isinstance(e, Invocation)), None)
+    entries = worker.oplog.entries
+    invocation = next((entries[i] for i in range(index - 1, -1, -1)
+                       if isinstance(entries[i], Invocation)), None)  # usually the one before
     info = None if invocation is None else _function(worker, invocation.function)
     if info is None or info.result is None:
         return witvalue.encode(STRING, entry.result)
