@@ -20,7 +20,6 @@ the worker is idle (not during an :meth:`~pytest_hotupdate.worker.Worker.invoke_
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import HotUpdateError, InvocationError
-from .oplog import Completed, Failed
+from .oplog import Completed, Failed, oplog_component
 from .runtime import Runtime
 from .snapshot import Snapshot, find_load, find_save, snapshot_from_save
 from .update import UpdateOutcome, replay_history
@@ -261,7 +260,7 @@ def replay_histories(histories: str | Path | Iterable[str | Path],
         files.extend(sorted(source.rglob("*.oplog.jsonl")) if source.is_dir() else [source])
     results = []
     for file in files:
-        component = _header_component(file)
+        component = oplog_component(file)
         if isinstance(against, Mapping):
             candidate = against.get(component)
             candidate = Path(candidate) if candidate is not None else None
@@ -298,15 +297,6 @@ def assert_histories_replay(histories: str | Path | Iterable[str | Path],
                 lines.append(f"    {r.divergence}")
         raise AssertionError("\n".join(lines))
     return results
-
-
-def _header_component(path: Path) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            header = json.loads(handle.readline())
-        return str(header.get("component", "")) if isinstance(header, dict) else ""
-    except (OSError, ValueError):
-        return ""  # replay_history reports the unreadable file
 
 
 # --------------------------------------------------------------------------- messages

@@ -15,9 +15,10 @@ import importlib.metadata
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import wasmtime
 from wasmtime.component import Component, ComponentInstanceType, FuncType
@@ -287,7 +288,7 @@ class ComponentCache:
             if component is not None:
                 return component
             component = self._compile_fresh(data, label)
-            _write_atomically(path, bytes(component.serialize()))
+            write_atomically(path, bytes(component.serialize()))
             return component
 
     def _compile_fresh(self, data: bytes, label: str) -> Component:
@@ -329,7 +330,9 @@ def _read_component_file(path: Path) -> bytes:
         raise ComponentLoadError(f"{path}: cannot read: {error.strerror}", str(path)) from None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (readers never see a
+    partial file, even across processes)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:

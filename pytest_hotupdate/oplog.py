@@ -302,6 +302,17 @@ def read_oplog(path: str | os.PathLike[str]) -> tuple[OplogHeader, Iterator[Entr
     return header, _iter_entries(handle, where)
 
 
+def oplog_component(path: str | os.PathLike[str]) -> str:
+    """The component an oplog file's header names, or ``""`` when the file cannot be read (a
+    full read with :func:`read_oplog` reports why)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            header = json.loads(handle.readline())
+        return str(header.get("component", "")) if isinstance(header, dict) else ""
+    except (OSError, ValueError):
+        return ""
+
+
 def _parse_header(line: str, where: str) -> OplogHeader:
     if not line.strip():
         raise OplogError(f"{where}:1: empty oplog file (expected a header line)", where, 1)

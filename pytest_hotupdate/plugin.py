@@ -21,7 +21,6 @@ Kept import-light: this module imports only the standard library and pytest; the
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sys
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
@@ -553,25 +552,18 @@ def _histories(root: Path) -> list[Path]:
     return sorted(root.rglob(f"*{OPLOG_SUFFIX}"))
 
 
-def _history_component(path: Path) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            header = json.loads(handle.readline())
-        return str(header.get("component", "")) if isinstance(header, dict) else ""
-    except (OSError, ValueError):
-        return ""  # replay_history reports the unreadable file
-
-
 class HistoryReplays(pytest.Collector):
     """The recorded histories of ``--hotupdate-replay``: one :class:`HistoryReplayItem` each."""
 
     def collect(self) -> list[HistoryReplayItem]:
+        from .oplog import oplog_component
+
         settings = _state(self.config).settings
         root = settings.replay_dir
         assert root is not None
         items = []
         for history in _histories(root):
-            component = _history_component(history)
+            component = oplog_component(history)
             against = settings.against.get(component, settings.against.get(""))
             name = history.relative_to(root).as_posix() if history != root else history.name
             items.append(HistoryReplayItem.from_parent(

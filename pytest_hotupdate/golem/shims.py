@@ -28,8 +28,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+from ..component import default_cache_dir, write_atomically
 from ..errors import ComponentLoadError
 
 __all__ = ["adapt", "build_wat_component", "needs_shim"]
@@ -491,21 +493,23 @@ _BLOBSTORE_WAT = """
 _LOCK = threading.Lock()
 
 
-def _shims_needed(data: bytes) -> list[tuple[str, bytes]]:
-    """The shims a component (its bytes) needs and is not composed with yet: (label, bytes)."""
-    needed = []
-    if any(t in data for t in KEYVALUE_TRIGGERS) and SHIM_MARKER not in data:
-        needed.append(("the keyvalue shim", _shim_bytes()))
-    if all(t in data for t in BLOBSTORE_TRIGGERS) and BLOBSTORE_MARKER not in data:
-        needed.append(("the blobstore shim", _blobstore_shim_bytes()))
-    return needed
+def _needs_keyvalue_shim(data: bytes) -> bool:
+    return any(t in data for t in KEYVALUE_TRIGGERS) and SHIM_MARKER not in data
+
+
+def _needs_blobstore_shim(data: bytes) -> bool:
+    return all(t in data for t in BLOBSTORE_TRIGGERS) and BLOBSTORE_MARKER not in data
+
+
+def _shims_needed(data: bytes) -> list[bytes]:
+    """The shims a component (its bytes) needs and is not composed with yet."""
+    return [build() for needed, build in _SHIMS if needed(data)]
 
 
 def needs_shim(data: bytes) -> bool:
     """Whether a component (its bytes) imports a function wasmtime-py cannot serve directly
     (and is not composed with its shim already)."""
-    return (any(t in data for t in KEYVALUE_TRIGGERS) and SHIM_MARKER not in data) or (
-        all(t in data for t in BLOBSTORE_TRIGGERS) and BLOBSTORE_MARKER not in data)
+    return any(needed(data) for needed, _build in _SHIMS)
 
 
 def adapt(source: str | os.PathLike[str] | bytes) -> str | os.PathLike[str] | bytes:
@@ -529,7 +533,7 @@ def compose(data: bytes, label: str) -> bytes:
     """``data`` composed with the shims it needs (cached on disk by content)."""
     shims = _shims_needed(data)
     digest = hashlib.sha256(hashlib.sha256(data).digest())
-    for _name, shim in shims:
+    for shim in shims:
         digest.update(hashlib.sha256(shim).digest())
     out = _cache_dir() / f"composed-{digest.hexdigest()[:32]}.wasm"
     try:
@@ -541,13 +545,13 @@ def compose(data: bytes, label: str) -> bytes:
         root, composed = Path(tmp) / "root.wasm", Path(tmp) / "out.wasm"
         root.write_bytes(data)
         args = ["compose", str(root)]
-        for index, (_name, shim) in enumerate(shims):
+        for index, shim in enumerate(shims):
             shim_path = Path(tmp) / f"shim-{index}.wasm"
             shim_path.write_bytes(shim)
             args += ["-d", str(shim_path)]
         _run(tool, label, *args, "-o", str(composed))
         result = composed.read_bytes()
-    _write_atomically(out, result)
+    write_atomically(out, result)
     return result
 
 
@@ -559,6 +563,13 @@ def _shim_bytes() -> bytes:
 def _blobstore_shim_bytes() -> bytes:
     return build_wat_component("the blobstore shim", _BLOBSTORE_WIT, _BLOBSTORE_WAT,
                                "blobstore-shim")
+
+
+#: (whether a component needs a shim, the shim's bytes), in composition order.
+_SHIMS: tuple[tuple[Callable[[bytes], bool], Callable[[], bytes]], ...] = (
+    (_needs_keyvalue_shim, _shim_bytes),
+    (_needs_blobstore_shim, _blobstore_shim_bytes),
+)
 
 
 def build_wat_component(label: str, wit: dict[str, str], wat: str, world: str) -> bytes:
@@ -585,13 +596,11 @@ def build_wat_component(label: str, wit: dict[str, str], wat: str, world: str) -
             _run(tool, label, "component", "new", str(base / "core.wasm"), "-o",
                  str(base / "component.wasm"))
             data = (base / "component.wasm").read_bytes()
-        _write_atomically(path, data)
+        write_atomically(path, data)
         return data
 
 
 def _cache_dir() -> Path:
-    from ..component import default_cache_dir
-
     path = default_cache_dir() / "shims"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -623,15 +632,3 @@ def _run(tool: str, label: str, *args: str) -> None:
         first = next((ln for ln in done.stderr.splitlines() if ln.strip()
                       and not ln.startswith("WARNING")), done.stderr.strip())
         raise ComponentLoadError(f"{label}: wasm-tools {args[0]} failed: {first}", label)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
