@@ -455,11 +455,14 @@ def build_linker(
             fn = _unsupported(imported, "no host function provides it (the worker was created "
                                         "with trap_unknown_imports)")
         by_instance.setdefault(target, []).append((name, fn))
-    if needs_stream_directory(component) and (
-            any(unversioned(i) == "wasi:filesystem/preopens" and n == "get-directories"
-                for i, n in component.imports)):
-        target = f"wasi:filesystem/preopens@{WASI_LINKED_VERSION}"
-        by_instance.setdefault(target, []).append(("get-directories", _guest_directories))
+    if needs_stream_directory(component):
+        from .golem.wasi_io import guest_directories
+
+        for (interface, name), imported in component.imports.items():
+            if unversioned(interface) == "wasi:filesystem/preopens" and name == "get-directories":
+                target = f"wasi:filesystem/preopens@{WASI_LINKED_VERSION}"
+                by_instance.setdefault(target, []).append(
+                    (name, _builtin_host_function(guest_directories, imported)))
     resources: dict[str, list[tuple[str, int]]] = {}
     for target, name, type_id in _imported_resources(engine, component):
         resources.setdefault(target, []).append((name, type_id))
@@ -494,21 +497,6 @@ def stream_directory(worker: Any) -> str:
     from .golem.wasi_io import stream_directory as directory_of
 
     return str(directory_of(worker))
-
-
-def _guest_directories(store: Any) -> Any:
-    """``get-directories`` for a guest with a private stream directory: every preopen but that
-    one (the test's grants, exactly)."""
-    from .golem.wasi_io import guest_directories
-
-    context = CURRENT.context
-    if context is None:  # pragma: no cover - only if the guest runs outside a worker
-        raise RuntimeError("get-directories called outside a worker")
-    try:
-        return guest_directories(store, context.worker)
-    except BaseException as error:
-        context.host_failed(error)
-        raise
 
 
 #: How wasmtime 50 stops a guest that calls a host function with two borrowed host handles.

@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..values import Err, ListType, Ok, Prim, ResultType, TupleType
@@ -36,7 +35,7 @@ from ._base import (
     registry_state,
 )
 from ._shapes import build
-from .wasi_io import input_stream, output_stream, written
+from .wasi_io import OutgoingBody, input_stream
 
 TYPES = HostInterface("wasi:blobstore/types", resources=("outgoing-value", "incoming-value"))
 CONTAINER = HostInterface(
@@ -322,29 +321,15 @@ def skip_names(call: Call, handle: Any, count: int) -> Any:
 
 # -- values ----------------------------------------------------------------------------------
 
-class _Outgoing:
-    """An outgoing value: the file behind the output stream the guest writes its body to."""
-
-    def __init__(self) -> None:
-        self.stream_file: Path | None = None
-
-    @property
-    def data(self) -> bytes:
-        return written(self.stream_file) if self.stream_file is not None else b""
-
-
 @TYPES.function("[static]outgoing-value.new-outgoing-value")
 def new_outgoing_value(call: Call) -> Any:
-    return call.new_resource("wasi:blobstore/types", "outgoing-value", _Outgoing())
+    return call.new_resource("wasi:blobstore/types", "outgoing-value", OutgoingBody())
 
 
 @TYPES.function("[method]outgoing-value.outgoing-value-write-body")
 def write_body(call: Call, handle: Any) -> Any:
-    # A real stream, so that a guest goes on to `container.write-data`, whose error says why
-    # the object cannot be written (two borrowed handles), rather than failing here unexplained.
-    outgoing: _Outgoing = call.resource(handle)
-    stream, outgoing.stream_file = output_stream(call)
-    return Ok(stream)
+    outgoing: OutgoingBody = call.resource(handle)
+    return Ok(outgoing.open_stream(call))
 
 
 @TYPES.function("[method]incoming-value.incoming-value-consume-sync",

@@ -10,10 +10,11 @@ function hands that to the guest. The types agree because both instances use the
   (``wasi:clocks/monotonic-clock.subscribe-duration(0)``). Golem's ``subscribe`` methods return
   it, and the matching ``get`` then waits for the answer (see ``api_host`` and ``rpc``), so the
   usual ``subscribe`` / ``block`` / ``get`` sequence gets the value it waited for.
-- :func:`output_stream` / :func:`input_stream`: WASI file streams on a private directory of the
-  worker (a temporary directory preopened in the worker's Store as :data:`GUEST_PATH`, only for
-  components that import a function needing streams, see :func:`needs_streams`). What the guest
-  writes is read back with :func:`written`; what it reads was written by the emulator. The
+- :meth:`OutgoingBody.open_stream` / :func:`input_stream`: WASI file streams on a private
+  directory of the worker (a temporary directory preopened in the worker's Store as
+  :data:`GUEST_PATH`, only for components that import a function needing streams, see
+  :func:`needs_streams`). What the guest writes is read back from the file; what it reads was
+  written by the emulator. The
   directory is hidden from the guest: :func:`guest_directories` serves its
   ``wasi:filesystem/preopens.get-directories`` without it, so the guest sees exactly the
   directories the test granted.
@@ -21,6 +22,7 @@ function hands that to the guest. The types agree because both instances use the
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import shutil
@@ -32,14 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
-from wasmtime.component import Component, Func, Linker, ResourceAny
+from wasmtime.component import Func, Linker, ResourceAny
 
 from ..errors import HotUpdateError
 from ._base import Call, incarnation_state
 from .shims import BUMP_ALLOCATOR_WAT, WASI_IO_WIT, build_wat_component
 
-__all__ = ["GUEST_PATH", "guest_directories", "input_stream", "needs_streams",
-           "output_stream", "ready_pollable", "stream_directory", "written"]
+__all__ = ["GUEST_PATH", "OutgoingBody", "guest_directories", "input_stream", "needs_streams",
+           "ready_pollable", "stream_directory"]
 
 #: Where a worker's private stream directory is preopened in its Store (hidden from the guest).
 GUEST_PATH = "/.pytest-hotupdate-streams"
@@ -178,20 +180,23 @@ _WAT = """
 """ + BUMP_ALLOCATOR_WAT + ")\n"
 
 _LOCK = threading.Lock()
-_PER_ENGINE: weakref.WeakKeyDictionary[wasmtime.Engine, tuple[Component, Linker]] = (
-    weakref.WeakKeyDictionary())
+_LINKERS: weakref.WeakKeyDictionary[wasmtime.Engine, Linker] = weakref.WeakKeyDictionary()
 
 
-def _compiled(engine: wasmtime.Engine) -> tuple[Component, Linker]:
+@functools.lru_cache(maxsize=1)
+def _helper_bytes() -> bytes:
+    return build_wat_component("the wasi:io helper", _WIT, _WAT, "io-helper")
+
+
+def _wasi_linker(engine: wasmtime.Engine) -> Linker:
+    """A linker with nothing but wasmtime's WASI (no worker's shadowing or host functions)."""
     with _LOCK:
-        found = _PER_ENGINE.get(engine)
-        if found is None:
-            data = build_wat_component("the wasi:io helper", _WIT, _WAT, "io-helper")
+        linker = _LINKERS.get(engine)
+        if linker is None:
             linker = Linker(engine)
             linker.add_wasip2()
-            found = (Component(engine, data), linker)
-            _PER_ENGINE[engine] = found
-        return found
+            _LINKERS[engine] = linker
+        return linker
 
 
 @dataclass
@@ -207,12 +212,25 @@ class _Helper:
     #: File descriptors behind streams handed out (kept: a stream's parent must outlive it).
     files: list[ResourceAny] = field(default_factory=list)
 
+    def preopens(self, store: Any) -> list[tuple[ResourceAny, str]]:
+        """The Store's preopened directories but the private one (fresh owned descriptors)."""
+        shown = []
+        for descriptor, path in self.directories(store):
+            if path == GUEST_PATH:
+                if self.private_dir is None:
+                    self.private_dir = descriptor
+                else:
+                    descriptor.drop(store)
+            else:
+                shown.append((descriptor, path))
+        return shown
+
 
 def _helper(store: Any, worker: Any) -> _Helper:
     """The helper instance in the Store of ``worker``'s current incarnation (``store``)."""
     def instantiate() -> _Helper:
-        component, linker = _compiled(worker.runtime.engine)
-        instance = linker.instantiate(store, component)
+        component = worker.runtime.load(_helper_bytes(), "wasi-io-helper").component
+        instance = _wasi_linker(worker.runtime.engine).instantiate(store, component)
         make = instance.get_export_index(store, "hotupdate:io/make")
 
         def export(name: str) -> Func:
@@ -224,22 +242,22 @@ def _helper(store: Any, worker: Any) -> _Helper:
 
         helper = _Helper(export("ready"), export("directories"), export("open-write"),
                          export("open-read"))
-        for descriptor, path in helper.directories(store):
-            if path == GUEST_PATH and helper.private_dir is None:
-                helper.private_dir = descriptor
-            else:
-                descriptor.drop(store)
+        for descriptor, _path in helper.preopens(store):  # keeps the private one
+            descriptor.drop(store)
         return helper
 
     return incarnation_state(worker, "wasi:io/helper", instantiate)
 
 
+def _resource(value: Any, what: str) -> ResourceAny:
+    if not isinstance(value, ResourceAny):  # pragma: no cover - the helper's WIT
+        raise HotUpdateError(f"the wasi:io helper returned {value!r}, not a {what}")
+    return value
+
+
 def ready_pollable(call: Call) -> ResourceAny:
     """An owned ``wasi:io/poll.pollable`` of the calling worker's Store, ready at once."""
-    pollable = _helper(call.store, call.worker).ready(call.store)
-    if not isinstance(pollable, ResourceAny):  # pragma: no cover - the helper's WIT
-        raise HotUpdateError(f"the wasi:io helper returned {pollable!r}, not a pollable")
-    return pollable
+    return _resource(_helper(call.store, call.worker).ready(call.store), "pollable")
 
 
 # -- streams on the worker's private directory -----------------------------------------------
@@ -273,17 +291,6 @@ def _private(call: Call) -> tuple[_Helper, Path]:
     return helper, stream_directory(call.worker)
 
 
-def output_stream(call: Call) -> tuple[ResourceAny, Path]:
-    """A WASI ``output-stream`` for the guest, and the file that receives what it writes."""
-    helper, directory = _private(call)
-    name = f"out-{next(_NAMES)}"
-    file, stream = helper.open_write(call.store, helper.private_dir, name)
-    helper.files.append(file)
-    if not isinstance(stream, ResourceAny):  # pragma: no cover - the helper's WIT
-        raise HotUpdateError(f"the wasi:io helper returned {stream!r}, not a stream")
-    return stream, directory / name
-
-
 def input_stream(call: Call, data: bytes) -> ResourceAny:
     """A WASI ``input-stream`` for the guest that reads ``data``."""
     helper, directory = _private(call)
@@ -294,27 +301,41 @@ def input_stream(call: Call, data: bytes) -> ResourceAny:
     finally:
         os.unlink(directory / name)  # the open descriptor keeps the bytes readable
     helper.files.append(file)
-    if not isinstance(stream, ResourceAny):  # pragma: no cover - the helper's WIT
-        raise HotUpdateError(f"the wasi:io helper returned {stream!r}, not a stream")
-    return stream
+    return _resource(stream, "stream")
 
 
-def written(path: Path) -> bytes:
-    """What the guest has written (and flushed) to the stream of :func:`output_stream`."""
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
+class OutgoingBody:
+    """The body of an outgoing value (``wasi:keyvalue``, ``wasi:blobstore``): bytes given at
+    once, or what the guest wrote (and flushed) to the output stream :meth:`open_stream` gave
+    it, read when the value is used."""
+
+    def __init__(self) -> None:
+        self._bytes = b""
+        self._file: Path | None = None
+
+    def set(self, data: bytes) -> None:
+        self._bytes, self._file = bytes(data), None
+
+    def open_stream(self, call: Call) -> ResourceAny:
+        """A WASI ``output-stream`` for the guest onto a new file of the private directory."""
+        helper, directory = _private(call)
+        name = f"out-{next(_NAMES)}"
+        file, stream = helper.open_write(call.store, helper.private_dir, name)
+        helper.files.append(file)
+        self._file = directory / name
+        return _resource(stream, "stream")
+
+    @property
+    def data(self) -> bytes:
+        if self._file is None:
+            return self._bytes
+        try:
+            return self._file.read_bytes()
+        except OSError:
+            return b""
 
 
-def guest_directories(call_store: Any, worker: Any) -> list[tuple[ResourceAny, str]]:
+def guest_directories(call: Call) -> list[tuple[ResourceAny, str]]:
     """``wasi:filesystem/preopens.get-directories`` for the guest: the Store's preopens
     without the private stream directory."""
-    helper = _helper(call_store, worker)
-    shown = []
-    for descriptor, path in helper.directories(call_store):
-        if path == GUEST_PATH:
-            descriptor.drop(call_store)
-        else:
-            shown.append((descriptor, path))
-    return shown
+    return _helper(call.store, call.worker).preopens(call.store)

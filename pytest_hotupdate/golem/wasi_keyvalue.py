@@ -25,7 +25,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..values import Err, ListType, Ok, OptionType, Prim, ResultType, TupleType
@@ -40,7 +39,7 @@ from ._base import (
     registry_state,
     shared_state,
 )
-from .wasi_io import input_stream, output_stream, written
+from .wasi_io import OutgoingBody, input_stream
 
 TYPES = HostInterface("wasi:keyvalue/types",
                       resources=("bucket", "outgoing-value", "incoming-value"))
@@ -99,19 +98,6 @@ class _Bucket:
     name: str
 
 
-class _Outgoing:
-    """An outgoing value: bytes written at once (``-sync``), or the file behind the output
-    stream ``outgoing-value-write-body-async`` gave the guest (read when the value is set)."""
-
-    def __init__(self) -> None:
-        self.written = b""
-        self.stream_file: Path | None = None
-
-    @property
-    def data(self) -> bytes:
-        return written(self.stream_file) if self.stream_file is not None else self.written
-
-
 @dataclass
 class _Incoming:
     data: bytes = b""
@@ -153,21 +139,20 @@ def open_bucket(call: Call, name: str) -> Any:
 
 @TYPES.function("[static]outgoing-value.new-outgoing-value")
 def new_outgoing_value(call: Call) -> Any:
-    return call.new_resource("wasi:keyvalue/types", "outgoing-value", _Outgoing())
+    return call.new_resource("wasi:keyvalue/types", "outgoing-value", OutgoingBody())
 
 
 @TYPES.function("[method]outgoing-value.outgoing-value-write-body-sync")
 def write_body_sync(call: Call, handle: Any, value: bytes) -> Any:
-    outgoing: _Outgoing = call.resource(handle)
-    outgoing.written, outgoing.stream_file = bytes(value), None
+    outgoing: OutgoingBody = call.resource(handle)
+    outgoing.set(value)
     return Ok(None)
 
 
 @TYPES.function("[method]outgoing-value.outgoing-value-write-body-async")
 def write_body_async(call: Call, handle: Any) -> Any:
-    outgoing: _Outgoing = call.resource(handle)
-    stream, outgoing.stream_file = output_stream(call)
-    return Ok(stream)
+    outgoing: OutgoingBody = call.resource(handle)
+    return Ok(outgoing.open_stream(call))
 
 
 @TYPES.function("[method]incoming-value.incoming-value-consume-sync")
