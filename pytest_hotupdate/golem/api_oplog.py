@@ -55,7 +55,7 @@ class _Cursor:
 
     worker: Any
     next: int
-    text: str | None = None
+    text: str = ""
 
 
 def _target(call: Call, worker_id: Any) -> Any:
@@ -83,7 +83,7 @@ def get_oplog_next(call: Call, handle: Any) -> Any:
     entry_type = _entry_type(call.result_type)
 
     def live() -> Any:
-        entries = _entries(cursor)
+        entries = _entries(cursor, cursor.next)
         if not entries:
             return None
         return [oplog_entry(entry_type, cursor.worker, cursor.next + offset)
@@ -101,29 +101,26 @@ def search_oplog_next(call: Call, handle: Any) -> Any:
     entry_type = pair_type.elements[1]
 
     def live() -> Any:
-        found: list[tuple[int, Any]] = []
-        while not found:
-            entries = _entries(cursor)
-            if not entries:
-                return None
-            for offset, entry in enumerate(entries):
-                if cursor.text is not None and cursor.text in _text_of(entry):
-                    index = cursor.next + offset
-                    found.append((index, oplog_entry(entry_type, cursor.worker, index)))
-            cursor.next += len(entries)
-        return found
+        position = cursor.next
+        while entries := _entries(cursor, position):
+            found = [(position + offset, oplog_entry(entry_type, cursor.worker, position + offset))
+                     for offset, entry in enumerate(entries) if cursor.text in _text_of(entry)]
+            if found:
+                return found
+            position += len(entries)
+        return None
 
-    before = cursor.next
     batch = call.durable([], call.result_type, live)
-    if cursor.next == before and batch:  # replayed: move past what the live call found
+    if batch:  # also on replay, where the answer comes from the oplog
         cursor.next = batch[-1][0] + 1
     return batch
 
 
-def _entries(cursor: _Cursor) -> list[Any]:
+def _entries(cursor: _Cursor, start: int) -> list[Any]:
+    """The next batch of the cursor's worker's entries from ``start``."""
     if cursor.worker is None:
         return []
-    return list(cursor.worker.oplog.entries[cursor.next:cursor.next + BATCH_SIZE])
+    return list(cursor.worker.oplog.entries[start:start + BATCH_SIZE])
 
 
 def _entry_type(result_type: WitType | None) -> WitType:
