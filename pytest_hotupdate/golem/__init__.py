@@ -16,7 +16,8 @@ from ._base import HostInterface, UnsupportedHostFunction
 __all__ = ["HostInterface", "UnsupportedHostFunction", "builtin_interfaces", "provider"]
 
 #: Modules holding the built-in interfaces (imported on first use).
-_MODULES = ("wasi_logging", "wasi_config", "wasi_keyvalue", "api_host", "rpc", "durability", "wasi_blobstore", "api_context", "api_oplog")
+_MODULES = ("wasi_logging", "wasi_config", "wasi_keyvalue", "wasi_blobstore", "api_host",
+            "api_context", "api_oplog", "rpc", "durability")
 
 
 @functools.lru_cache(maxsize=1)
