@@ -5,6 +5,14 @@ configuration) and on disk as wasmtime's serialized form, keyed by the content h
 version and the engine configuration, so that a second test process loads it in milliseconds.
 Several processes starting at once compile it once: the disk entry is written under a file lock,
 to a temporary file that is renamed into place.
+
+A disk entry is native code, so it is trusted only as far as it can be checked: each entry
+starts with a header line naming the sha256 of the component bytes it was compiled from, the
+engine configuration, the wasmtime version and the sha256 and size of the serialized artifact
+after it. All of it is checked *before* wasmtime deserializes the artifact; an entry that does
+not match (copied from another component, truncated, from another engine) is compiled again,
+overwritten and reported once on the ``pytest_hotupdate.component`` logger. The directory of
+entries is private to the user (mode 0700, entries 0600); one owned by another user is not used.
 """
 
 from __future__ import annotations
@@ -12,7 +20,10 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import importlib.metadata
+import json
+import logging
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -32,6 +43,13 @@ CORE_MODULE_VERSION = b"\x01\x00\x00\x00"
 COMPONENT_VERSION = b"\x0d\x00\x01\x00"
 
 WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+
+#: First bytes of a disk cache entry; the JSON header follows on the same line.
+CACHE_ENTRY_MAGIC = b"pytest-hotupdate compiled component 1 "
+# A header is a few hundred bytes; a longer first line is not one of ours.
+_MAX_HEADER = 4096
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -212,6 +230,43 @@ def check_component_bytes(data: bytes, source: str) -> None:
             f"{source}: unsupported WebAssembly binary version {version.hex() or '(truncated)'}",
             source,
         )
+    _check_sections(data, source)
+
+
+#: How many top-level sections :func:`check_component_bytes` walks; a real component has a few
+#: hundred. Past it wasmtime's own parser (linear too) judges the rest.
+MAX_WALKED_SECTIONS = 100_000
+
+
+def _check_sections(data: bytes, source: str) -> None:
+    """Walk the top-level section headers: a truncated or malformed file is refused in
+    microseconds per section, with the byte offset, before wasmtime copies and parses it."""
+    size, pos = len(data), 8
+    for _ in range(MAX_WALKED_SECTIONS):
+        if pos >= size:
+            return
+        section_id, start = data[pos], pos + 1
+        length, shift, end = 0, 0, start
+        while True:
+            if end >= size or end - start >= 5:
+                raise ComponentLoadError(
+                    f"{source}: not a valid component (truncated or malformed): bad section "
+                    f"header at byte {pos}", source)
+            byte = data[end]
+            end += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        if end + length > size:
+            raise ComponentLoadError(
+                f"{source}: not a valid component (truncated or malformed): a section at "
+                f"byte {pos} needs {length} bytes, the file ends after {size - end}", source)
+        if section_id == 0 and length == 0:
+            raise ComponentLoadError(
+                f"{source}: not a valid component (truncated or malformed): empty custom "
+                f"section at byte {pos} (a custom section starts with its name)", source)
+        pos = end + length
 
 
 def _first_cause(error: Exception) -> str:
@@ -242,6 +297,8 @@ class ComponentCache:
         self._lock = threading.Lock()
         #: How many components this cache compiled from scratch (not found on disk).
         self.compile_count = 0
+        #: Disk entries that did not match their component (each reported once, then replaced).
+        self.rejected_entries: list[Path] = []
 
     def load(self, source: str | os.PathLike[str] | bytes, name: str | None = None) -> LoadedComponent:
         """Load a component from a file path or bytes, compiling only if no cached copy exists."""
@@ -251,7 +308,7 @@ class ComponentCache:
         else:
             path = Path(source)
             label = str(path)
-            data = _read_component_file(path)
+            data = read_component_file(path)
             name = name or path.stem
         check_component_bytes(data, label)
         digest = hashlib.sha256(data).hexdigest()
@@ -270,25 +327,42 @@ class ComponentCache:
         ).hexdigest()[:32]
         return self.cache_dir / "compiled" / f"{key}.cwasm"
 
+    def _expected_header(self, digest: str) -> dict[str, str]:
+        """What an entry for the component with sha256 ``digest`` must say it was built from."""
+        return {
+            "source-sha256": digest,
+            "engine": self.engine_config.fingerprint(),
+            "wasmtime": WASMTIME_VERSION,
+        }
+
     def _compile(self, data: bytes, digest: str, label: str) -> Component:
         if not self.use_disk_cache:
             return self._compile_fresh(data, label)
         path = self._disk_path(digest)
-        component = self._try_deserialize(path)
+        if not _private_directory(path.parent):
+            return self._compile_fresh(data, label)
+        component = self._try_deserialize(path, digest)
         if component is not None:
             return component
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            lock_file = open(f"{path}.lock", "a+b")
+            lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:
             return self._compile_fresh(data, label)
-        with lock_file:
+        with os.fdopen(lock_fd, "a+b") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
-            component = self._try_deserialize(path)  # another process may have written it
+            # Another process may have written it meanwhile; a bad entry was reported above.
+            component = self._try_deserialize(path, digest, report=False)
             if component is not None:
                 return component
             component = self._compile_fresh(data, label)
-            write_atomically(path, bytes(component.serialize()))
+            artifact = bytes(component.serialize())
+            header = {
+                **self._expected_header(digest),
+                "artifact-sha256": hashlib.sha256(artifact).hexdigest(),
+                "artifact-size": len(artifact),
+            }
+            line = CACHE_ENTRY_MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n"
+            write_atomically(path, line + artifact)  # mkstemp: mode 0600
             return component
 
     def _compile_fresh(self, data: bytes, label: str) -> Component:
@@ -302,24 +376,87 @@ class ComponentCache:
         self.compile_count += 1
         return component
 
-    def _try_deserialize(self, path: Path) -> Component | None:
+    def _try_deserialize(self, path: Path, digest: str, report: bool = True) -> Component | None:
         # Read into memory rather than deserialize_file: that one maps the file, and a cache
         # entry truncated by another process while mapped would kill the interpreter (SIGBUS).
         try:
             data = path.read_bytes()
         except OSError:
-            return None
-        try:
-            return Component.deserialize(self.engine, data)
-        except wasmtime.WasmtimeError:
-            return None  # stale or foreign entry: compile again and overwrite it
+            return None  # no entry yet
+        artifact, problem = _verified_artifact(data, self._expected_header(digest))
+        if artifact is not None:
+            try:
+                return Component.deserialize(self.engine, artifact)
+            except wasmtime.WasmtimeError as error:
+                problem = f"wasmtime refused it: {_first_cause(error)}"
+        if report and path not in self.rejected_entries:
+            self.rejected_entries.append(path)
+            _log.warning("compiled-component cache entry %s does not match its component "
+                         "(%s): compiling it again", path, problem)
+        return None
 
 
-def _read_component_file(path: Path) -> bytes:
+def _verified_artifact(data: bytes, expected: dict[str, str]) -> tuple[bytes | None, str]:
+    """The serialized artifact of a cache entry if its header matches ``expected`` and its
+    digest, else ``None`` and what is wrong (checked before any native code is loaded)."""
+    end = data.find(b"\n", 0, _MAX_HEADER)
+    if not data.startswith(CACHE_ENTRY_MAGIC) or end < 0:
+        return None, "no pytest-hotupdate header"
     try:
-        if path.is_dir():
-            raise ComponentLoadError(f"{path}: is a directory, not a component file", str(path))
-        return path.read_bytes()
+        header = json.loads(data[len(CACHE_ENTRY_MAGIC):end])
+    except ValueError:
+        return None, "unreadable header"
+    if not isinstance(header, dict):
+        return None, "unreadable header"
+    for key, want in expected.items():
+        if header.get(key) != want:
+            return None, f"{key} is {header.get(key)!r}, expected {want!r}"
+    artifact = data[end + 1:]
+    if header.get("artifact-size") != len(artifact):
+        return None, f"artifact of {len(artifact)} bytes, header says {header.get('artifact-size')!r}"
+    if header.get("artifact-sha256") != hashlib.sha256(artifact).hexdigest():
+        return None, "artifact digest differs from its header"
+    return artifact, ""
+
+
+def _private_directory(folder: Path) -> bool:
+    """Create ``folder`` (mode 0700) or make an existing one private; ``False`` (and one log
+    line) if it cannot be used: not a directory, or owned by another user."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.mkdir(exist_ok=True, mode=0o700)
+        info = folder.lstat()
+        if not stat.S_ISDIR(info.st_mode):
+            problem = "not a directory"
+        elif info.st_uid != os.getuid():
+            problem = f"owned by uid {info.st_uid}, not by this user"
+        else:
+            if stat.S_IMODE(info.st_mode) != 0o700:
+                # Others could plant native code here: only the user may read or write it.
+                os.chmod(folder, 0o700)
+            return True
+    except OSError as error:
+        problem = error.strerror or str(error)
+    if folder not in _REFUSED_DIRS:
+        _REFUSED_DIRS.add(folder)
+        _log.warning("compiled-component cache %s not used (%s): compiling in memory",
+                     folder, problem)
+    return False
+
+
+_REFUSED_DIRS: set[Path] = set()
+
+
+def read_component_file(path: Path) -> bytes:
+    """The bytes of a component file; never reads a FIFO or device (it could block or never
+    end) nor a directory.
+
+    Raises:
+        ComponentLoadError: missing, unreadable, or not a regular file (one line naming it).
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ComponentLoadError(f"{path}: no such file", str(path)) from None
     except PermissionError:
@@ -328,6 +465,19 @@ def _read_component_file(path: Path) -> bytes:
         raise ComponentLoadError(f"{path}: is a directory, not a component file", str(path)) from None
     except OSError as error:
         raise ComponentLoadError(f"{path}: cannot read: {error.strerror}", str(path)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise ComponentLoadError(f"{path}: is a directory, not a component file", str(path))
+        raise ComponentLoadError(
+            f"{path}: not a regular file (a FIFO, device or socket), not a component file",
+            str(path))
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            return fh.read()
+        except OSError as error:
+            raise ComponentLoadError(f"{path}: cannot read: {error.strerror}", str(path)) from None
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -40,6 +40,12 @@ def _read_all(path: Path) -> None:
         pass
 
 
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+COMPONENT_HEADER = b"\0asm\x0d\x00\x01\x00"
 HEADER_LINE = '{"oplog": 1, "component": "counter", "revision": 0}'
 
 
@@ -63,6 +69,14 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
             _write(tmp / "cut.wasm", counter.read_bytes()[: len(counter.read_bytes()) // 2]))),
         ("core module instead of a component", lambda: runtime.load(
             _write(tmp / "core.wasm", b"\0asm\x01\x00\x00\x00"))),
+        ("component path that is a FIFO (registry.add)", lambda: registry.add(
+            "fifo", _fifo(tmp / "pipe.wasm"))),
+        ("component path that is a device (registry.add)", lambda: registry.add(
+            "zero", "/dev/zero")),
+        ("zero bytes after a component header", lambda: runtime.load(
+            _write(tmp / "zeros.wasm", COMPONENT_HEADER + bytes(1 << 20)))),
+        ("component section longer than the file", lambda: runtime.load(
+            _write(tmp / "long.wasm", COMPONENT_HEADER + b"\x01\xff\xff\x03" + bytes(10)))),
         ("import that no host function provides", lambda: registry.worker("dice")),
         ("unknown function", lambda: worker.invoke("golem:counter/api.{decrement}", 1)),
         ("wrong number of arguments", lambda: worker.invoke(inc)),

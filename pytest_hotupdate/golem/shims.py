@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ..component import default_cache_dir, write_atomically
+from ..component import default_cache_dir, read_component_file, write_atomically
 from ..errors import ComponentLoadError
 
 __all__ = ["adapt", "build_wat_component", "needs_shim"]
@@ -521,8 +521,8 @@ def adapt(source: str | os.PathLike[str] | bytes) -> str | os.PathLike[str] | by
         data = bytes(source)
     else:
         try:
-            data = Path(source).read_bytes()
-        except OSError:
+            data = read_component_file(Path(source))  # never a FIFO or /dev/zero
+        except ComponentLoadError:
             return source
     if not data.startswith(b"\0asm") or not needs_shim(data):
         return source
