@@ -17,6 +17,7 @@ imports them.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point; returns (or exits with) the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:  # the fast path: no click, no checker modules
-        sys.stdout.write(_version_line() + "\n")
+        try:
+            sys.stdout.write(_version_line() + "\n")
+            sys.stdout.flush()
+        except OSError as exc:
+            return _stdout_failed(exc)
         return 0
     from . import tool
 
@@ -56,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+    except OSError as exc:  # click's own --help/--version output on a full device or a closed pipe
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        return _stdout_failed(exc)
     finally:
         tool.discard_prefetched()
     return 0
@@ -231,13 +240,45 @@ def _emit(text: str, output: str | None, color: bool = False) -> None:
     from .errors import CheckError
 
     if output is None:
-        click.echo(text, nl=False, color=color)  # click strips ANSI codes unless told
+        try:
+            click.echo(text, nl=False, color=color)  # click strips ANSI codes unless told
+        except OSError as exc:  # a full device, a closed pipe
+            _discard_stdout()
+            raise CheckError(
+                f"cannot write the report to standard output: {exc.strerror or exc}") from None
         return
     try:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
         raise CheckError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+
+
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT, errno.EFBIG})
+
+
+def _stdout_failed(exc: OSError) -> int:
+    """One line on stderr for output that could not be written; exit status 2."""
+    _discard_stdout()
+    try:
+        sys.stderr.write(f"{PROG}: error: cannot write to standard output: "
+                         f"{exc.strerror or exc}\n")
+    except OSError:
+        pass
+    return EXIT_USAGE
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered for the failed stream would
+    fail again when the interpreter flushes it at exit, with a second message."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):  # no real file behind stdout (CliRunner)
+        pass
 
 
 def _sample_paths(name: str) -> list[str]:

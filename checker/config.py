@@ -19,11 +19,15 @@ Example::
 A ``--config`` file may hold the same keys under ``[tool.hotupdate]`` or at its top level.
 Without ``--config``, the nearest ``pyproject.toml`` from the current directory upwards is read
 (no ``[tool.hotupdate]`` table = the defaults). Unknown keys, unknown rule ids and bad values
-are errors (exit status 2), so that a typo never silently disables a check.
+are errors (exit status 2), so that a typo never silently disables a check; so are a file that
+is not UTF-8, TOML nested too deeply, a file that is not a regular file (a FIFO or a device is
+never read) and one larger than 1 MiB (``$HOTUPDATE_MAX_CONFIG_BYTES`` raises the limit).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -36,6 +40,9 @@ from .rules import Severity, rule_ids
 __all__ = ["Config", "Ignore", "find_pyproject", "load_config", "parse_config"]
 
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")
+#: Configuration files larger than this are refused (``$HOTUPDATE_MAX_CONFIG_BYTES`` raises it).
+DEFAULT_MAX_CONFIG_BYTES = 1 << 20
+MAX_BYTES_ENV = "HOTUPDATE_MAX_CONFIG_BYTES"
 _KEYS = {"host", "fail-on", "severity", "ignore-rules", "ignore"}
 
 
@@ -77,20 +84,72 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib
-
+def max_config_bytes() -> int:
+    """The largest configuration file read: ``$HOTUPDATE_MAX_CONFIG_BYTES``, else 1 MiB."""
+    raw = os.environ.get(MAX_BYTES_ENV, "")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        value = int(raw) if raw.strip() else DEFAULT_MAX_CONFIG_BYTES
+    except ValueError:
+        raise ConfigError(f"${MAX_BYTES_ENV}", f"{raw!r} is not a number of bytes") from None
+    if value < 1:
+        raise ConfigError(f"${MAX_BYTES_ENV}", f"{raw!r}: expected a positive number of bytes")
+    return value
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a configuration file: only a regular file (a FIFO could block for ever, a
+    device such as /dev/zero never ends), and at most :func:`max_config_bytes` of them."""
+    limit = max_config_bytes()
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ConfigError(str(path), "no such file") from None
     except IsADirectoryError:
         raise ConfigError(str(path), "is a directory, not a TOML file") from None
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise ConfigError(str(path), "is a directory, not a TOML file")
+            if not stat.S_ISREG(mode):
+                raise ConfigError(str(path), "not a regular file (a FIFO, device or socket)")
+            data = fh.read(limit + 1)  # +1: a file that grew past the limit is still refused
+        except OSError as exc:
+            raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise ConfigError(
+            str(path), f"larger than {limit} bytes, the limit for a configuration file "
+            f"(set ${MAX_BYTES_ENV} to raise it)")
+    return data
+
+
+def _parse_toml(data: bytes, path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            str(path), f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, "
+            f"column {column} (TOML files are UTF-8)") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"invalid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively; no real configuration
+        # nests more than a few levels.
+        raise ConfigError(
+            str(path), "invalid TOML: arrays or inline tables nested too deeply") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return _parse_toml(_read_bytes(path), path)
 
 
 def _names(names: list[str]) -> str:
@@ -188,13 +247,10 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
     found = find_pyproject(start or Path.cwd())
     if found is None:
         return Config()
-    try:
-        text = found.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise ConfigError(str(found), f"cannot read: {exc.strerror or exc}") from None
-    if not _may_configure(text):
+    data = _read_bytes(found)
+    if not _may_configure(data.decode("utf-8", errors="replace")):
         return Config()  # no [tool.hotupdate]: skip parsing (start-up time)
-    doc = _read_toml(found)
+    doc = _parse_toml(data, found)
     tool = doc.get("tool")
     table = tool.get("hotupdate") if isinstance(tool, dict) else None
     if table is None:

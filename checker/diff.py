@@ -510,10 +510,10 @@ def type_pairs(old: World, new: World) -> Iterator[tuple[TypeDef, TypeDef]]:
 
 
 def _type_path(world: World, key: TypeKey, kind: TypeKind) -> str:
-    for direction, ifaces in (("export", world.exports), ("import", world.imports)):
-        for iface in ifaces:
-            if iface.id == key.owner:
-                return _join(_iface_path(direction, iface), f"{kind.value} {key.name}")
+    for direction, lookup in (("export", world.export), ("import", world.imported)):
+        iface = lookup(key.owner)
+        if iface is not None:
+            return _join(_iface_path(direction, iface), f"{kind.value} {key.name}")
     owner = f"{key.owner}@{key.version}" if key.version else key.owner
     return f"{owner} / {kind.value} {key.name}"
 

