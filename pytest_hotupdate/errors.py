@@ -93,6 +93,16 @@ class RegistryError(HotUpdateError):
     """A registry lookup that cannot be answered (unknown component, revision or worker)."""
 
 
+class GrantError(HotUpdateError):
+    """A sandbox grant that cannot be honoured as written: a directory path with a NUL byte
+    (the C side would cut it short and grant another directory) or one that does not resolve
+    to an existing directory. ``path`` is the path as given."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class UpdateError(HotUpdateError):
     """An update request refused at once (already at the target, the same update pending,
     unknown mode). A *failed* update is not an error: it is an outcome."""

@@ -29,7 +29,7 @@ import wasmtime
 from wasmtime.component import Linker
 
 from .component import ImportedFunction, LoadedComponent, golem_item_name
-from .errors import ComponentLoadError, HotUpdateError
+from .errors import ComponentLoadError, GrantError, HotUpdateError
 from .golem._base import persisting_nothing
 from .values import Err, Variant, WitType, lifter, lowerer
 
@@ -106,6 +106,17 @@ class SandboxGrants:
     config: tuple[tuple[str, str], ...] = ()
     trap_unknown_imports: bool = False
 
+    def __post_init__(self) -> None:
+        for host_path, guest_path, _writable in self.dirs:
+            _check_grant_path(host_path, "host directory")
+            _check_grant_path(guest_path, "guest path")
+            if not os.path.isdir(host_path):
+                what = "does not exist" if not os.path.lexists(host_path) else (
+                    "is not a directory")
+                raise GrantError(
+                    f"cannot grant directory {host_path!r} (as {guest_path!r}): it {what}",
+                    host_path)
+
     @classmethod
     def from_options(
         cls,
@@ -117,16 +128,46 @@ class SandboxGrants:
         config: Mapping[str, str] | None = None,
         trap_unknown_imports: bool = False,
     ) -> SandboxGrants:
-        """Build grants from plain options (``dirs`` maps host path -> guest path, read-only)."""
+        """Build grants from plain options (``dirs`` maps host path -> guest path, read-only).
+
+        Each host directory is resolved (symbolic links followed) when the grant is made, so
+        the worker gets the directory that was named, even if a link changes later.
+
+        Raises:
+            GrantError: a path with a NUL byte, or a host path that is not an existing directory.
+        """
         return cls(
             env=tuple((env or {}).items()),
             args=tuple(args),
-            dirs=tuple((host, guest, False) for host, guest in (dirs or {}).items()),
+            dirs=tuple((_resolved(host), _checked(guest, "guest path"), False)
+                       for host, guest in (dirs or {}).items()),
             http=http,
             network=network,
             config=config_items(config),
             trap_unknown_imports=trap_unknown_imports,
         )
+
+
+def _check_grant_path(path: object, what: str) -> None:
+    if not isinstance(path, str):
+        raise GrantError(f"cannot grant directory: the {what} {path!r} is not a string")
+    if "\0" in path:
+        # wasmtime's C API takes NUL-terminated strings: "/srv/data\0/x" would grant /srv/data.
+        raise GrantError(f"cannot grant directory: the {what} {path!r} contains a NUL byte", path)
+
+
+def _checked(path: str, what: str) -> str:
+    _check_grant_path(path, what)
+    return path
+
+
+def _resolved(host_path: str) -> str:
+    path = os.fspath(host_path)
+    _check_grant_path(path, "host directory")
+    try:
+        return os.path.realpath(path, strict=True)
+    except OSError:
+        return path  # __post_init__ names what is wrong with it
 
 
 def config_items(config: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:

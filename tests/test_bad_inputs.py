@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.errors import HotUpdateError
+from pytest_hotupdate.host import SandboxGrants
 from pytest_hotupdate.oplog import read_oplog
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.runtime import Runtime
@@ -78,6 +79,12 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
         ("component section longer than the file", lambda: runtime.load(
             _write(tmp / "long.wasm", COMPONENT_HEADER + b"\x01\xff\xff\x03" + bytes(10)))),
         ("import that no host function provides", lambda: registry.worker("dice")),
+        ("granted directory path with a NUL byte", lambda: SandboxGrants.from_options(
+            dirs={f"{tmp}\0/data": "/data"})),
+        ("granted directory that does not exist", lambda: SandboxGrants.from_options(
+            dirs={str(tmp / "no-such-dir"): "/data"})),
+        ("granted directory that is a file", lambda: SandboxGrants.from_options(
+            dirs={str(_write(tmp / "plain.txt", "x")): "/data"})),
         ("unknown function", lambda: worker.invoke("golem:counter/api.{decrement}", 1)),
         ("wrong number of arguments", lambda: worker.invoke(inc)),
         ("integer out of range", lambda: worker.invoke(inc, 2**64)),

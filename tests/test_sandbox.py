@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from pytest_hotupdate.errors import GrantError
 from pytest_hotupdate.host import SandboxGrants
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.values import Err, Ok
@@ -242,3 +243,46 @@ def test_a_network_grant_is_refused_clearly(registry: Registry, sample) -> None:
     registry.add("sandbox", sample("sandbox", "v1"))
     with pytest.raises(HotUpdateError, match="network grant is not supported"):
         registry.worker("sandbox", grants=SandboxGrants(network=True))
+
+
+def test_a_nul_byte_in_a_granted_path_is_refused(
+    sandbox: Registry, files: Path, tmp_path: Path
+) -> None:
+    # Cut at the NUL, this path would grant tmp_path, where outside.txt lies (issue 12, item 14).
+    sneaky = f"{tmp_path}\0/files"
+    for build in (lambda: SandboxGrants.from_options(dirs={sneaky: "/data"}),
+                  lambda: SandboxGrants(dirs=((sneaky, "/data", False),)),
+                  lambda: SandboxGrants.from_options(dirs={str(files): "/data\0/x"})):
+        with pytest.raises(GrantError, match="contains a NUL byte") as info:
+            build()
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp: tmp / "missing",
+    lambda tmp: tmp / "outside.txt",
+    lambda tmp: tmp / "dangling",
+], ids=["missing", "a-file", "dangling-link"])
+def test_a_grant_that_is_not_an_existing_directory_is_refused(
+    files: Path, tmp_path: Path, make  # type: ignore[no-untyped-def]
+) -> None:
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    path = make(tmp_path)
+    with pytest.raises(GrantError, match="cannot grant directory") as info:
+        SandboxGrants.from_options(dirs={str(path): "/data"})
+    assert str(path) in str(info.value)
+    with pytest.raises(GrantError):
+        SandboxGrants(dirs=((str(path), "/data", False),))
+
+
+def test_a_grant_through_a_link_is_the_directory_it_named(
+    sandbox: Registry, files: Path, tmp_path: Path
+) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(files)
+    grants = SandboxGrants.from_options(dirs={str(link): "/data"})
+    assert grants.dirs == ((str(files.resolve()), "/data", False),)
+    link.unlink()
+    link.symlink_to(tmp_path)  # re-pointed after the grant: the worker still sees files only
+    worker = sandbox.worker("sandbox", grants=grants)
+    assert call(worker, "list-dir", "/data") == Ok(["secret.txt"])
