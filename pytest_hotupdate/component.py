@@ -26,7 +26,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,13 +212,20 @@ def _interface_matches(interface: str | None, wanted: str | None) -> bool:
 
 def check_component_bytes(data: bytes, source: str) -> None:
     """Reject what is plainly not a component, with a message naming ``source``."""
-    if not data:
+    _check_structure(len(data), lambda pos, count: data[pos:pos + count], source)
+
+
+def _check_structure(size: int, peek: Callable[[int, int], bytes], source: str) -> None:
+    """The checks of :func:`check_component_bytes` on ``size`` bytes read through ``peek``
+    (``pos, count -> bytes``): only the header and the section headers are read."""
+    if not size:
         raise ComponentLoadError(f"{source}: empty file, not a WebAssembly component", source)
-    if data[:4] != WASM_MAGIC:
+    head = peek(0, 8)
+    if head[:4] != WASM_MAGIC:
         raise ComponentLoadError(
             f"{source}: not a WebAssembly file (no \\0asm magic number)", source
         )
-    version = data[4:8]
+    version = head[4:8]
     if version == CORE_MODULE_VERSION:
         raise ComponentLoadError(
             f"{source}: a core WebAssembly module, not a component "
@@ -230,7 +237,7 @@ def check_component_bytes(data: bytes, source: str) -> None:
             f"{source}: unsupported WebAssembly binary version {version.hex() or '(truncated)'}",
             source,
         )
-    _check_sections(data, source)
+    _check_sections(size, peek, source)
 
 
 #: How many top-level sections :func:`check_component_bytes` walks; a real component has a few
@@ -238,26 +245,29 @@ def check_component_bytes(data: bytes, source: str) -> None:
 MAX_WALKED_SECTIONS = 100_000
 
 
-def _check_sections(data: bytes, source: str) -> None:
+def _check_sections(size: int, peek: Callable[[int, int], bytes], source: str) -> None:
     """Walk the top-level section headers: a truncated or malformed file is refused in
-    microseconds per section, with the byte offset, before wasmtime copies and parses it."""
-    size, pos = len(data), 8
+    microseconds per section, with the byte offset, before wasmtime copies and parses it
+    (and, for a file, before it is read)."""
+    pos = 8
     for _ in range(MAX_WALKED_SECTIONS):
         if pos >= size:
             return
-        section_id, start = data[pos], pos + 1
-        length, shift, end = 0, 0, start
+        header = peek(pos, 6)  # the id and at most 5 bytes of LEB128 length
+        section_id = header[0]
+        length, shift, used = 0, 0, 1
         while True:
-            if end >= size or end - start >= 5:
+            if used >= len(header):
                 raise ComponentLoadError(
                     f"{source}: not a valid component (truncated or malformed): bad section "
                     f"header at byte {pos}", source)
-            byte = data[end]
-            end += 1
+            byte = header[used]
+            used += 1
             length |= (byte & 0x7F) << shift
             shift += 7
             if not byte & 0x80:
                 break
+        end = pos + used
         if end + length > size:
             raise ComponentLoadError(
                 f"{source}: not a valid component (truncated or malformed): a section at "
@@ -475,6 +485,12 @@ def read_component_file(path: Path) -> bytes:
             str(path))
     with os.fdopen(fd, "rb") as fh:
         try:
+            # The structure first, from the section headers alone: 200 MB of zeros after a
+            # header is refused without reading (or hashing) 200 MB.
+            # (A size of 0 may be a /proc file with content: read it and check the bytes.)
+            size = os.fstat(fd).st_size
+            if size:
+                _check_structure(size, lambda pos, count: os.pread(fd, count, pos), str(path))
             return fh.read()
         except OSError as error:
             raise ComponentLoadError(f"{path}: cannot read: {error.strerror}", str(path)) from None
