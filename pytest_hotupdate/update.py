@@ -154,6 +154,7 @@ def update(worker: Worker, target_revision: int, mode: str = "automatic", *,
     Raises :class:`UpdateError` for a request refused at once, and :class:`UpdateFailed` for a
     failed update if ``raise_on_failure``.
     """
+    worker.refuse_reentry("update")
     mode = normalise_mode(mode)
     if not isinstance(target_revision, int) or isinstance(target_revision, bool):
         raise UpdateError(f"target revision must be an integer, got {target_revision!r}")
@@ -347,6 +348,7 @@ def revert(worker: Worker, *, to_index: int | None = None,
     """
     if (to_index is None) == (last_invocations is None):
         raise UpdateError("revert needs exactly one of to_index or last_invocations")
+    worker.refuse_reentry("revert")
     with worker.lock:
         entries = worker.oplog.entries
         if to_index is not None:
@@ -376,6 +378,7 @@ def swap(worker: Worker, target_revision: int) -> UpdateOutcome:
     The target revision is linked against the host and instantiated before the swap; any
     failure leaves the old revision serving (rollback) and returns a ``failed`` outcome.
     """
+    worker.refuse_reentry("swap")
     with worker.lock:
         clock = _Clock()
         source = worker.component_revision
