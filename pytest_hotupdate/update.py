@@ -158,18 +158,37 @@ def update(worker: Worker, target_revision: int, mode: str = "automatic", *,
     mode = normalise_mode(mode)
     if not isinstance(target_revision, int) or isinstance(target_revision, bool):
         raise UpdateError(f"target revision must be an integer, got {target_revision!r}")
-    if mode == "automatic":
-        outcome = _request_automatic(worker, target_revision)
-    else:
-        with worker.lock:  # a manual update waits until the worker is idle
-            _pre_check(worker, target_revision, mode)
-            outcome = _manual(worker, target_revision)
+    try:
+        if mode == "automatic":
+            outcome = _request_automatic(worker, target_revision)
+        else:
+            with worker.lock:  # a manual update waits until the worker is idle
+                _pre_check(worker, target_revision, mode)
+                outcome = _manual(worker, target_revision)
+    except BaseException as error:
+        if not isinstance(error, Exception):  # Ctrl-C, SystemExit: they propagate
+            _close_interrupted(worker, target_revision, mode, error)
+        raise
     if raise_on_failure and not outcome.succeeded:
         raise UpdateFailed(outcome)
     return outcome
 
 
 _requests_lock = threading.Lock()
+
+
+def _close_interrupted(worker: Worker, target: int, mode: str, error: BaseException) -> None:
+    """An update stopped by an exception that propagates: its pending entry, if it wrote one,
+    gets a failed one, so the oplog does not show it pending for ever (the worker, untouched
+    or rebuilt by replay, stays on its revision)."""
+    for entry in reversed(worker.oplog.entries):
+        if isinstance(entry, (PendingUpdate, SuccessfulUpdate, FailedUpdate)):
+            if isinstance(entry, PendingUpdate) and (entry.target_revision, entry.mode) == (
+                    target, mode):
+                worker.oplog.append(FailedUpdate(
+                    target, mode, time.time(),
+                    f"{mode.capitalize()} update interrupted by {type(error).__name__}"))
+            return
 
 
 def _pre_check(worker: Worker, target: int, mode: str) -> None:

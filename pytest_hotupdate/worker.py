@@ -482,7 +482,7 @@ class Worker:
             except BaseException as error:  # SystemExit, KeyboardInterrupt: they propagate
                 self.oplog.append(Failed(
                     f"{plan.info.golem_name}: stopped by {type(error).__name__}", "interrupted"))
-                self._stale = True  # the Store may be poisoned: not used again
+                self._stale = True  # the Store may be poisoned: rebuilt before its next use
                 raise
             finally:
                 if self.status == "running":
@@ -810,7 +810,10 @@ class Worker:
             try:
                 raw = func(incarnation.store, lowered)
             except Exception as error:  # a trap, or a host function's exception re-raised
-                raise self._failure(plan.info.golem_name, error, interrupter) from None
+                failure = self._failure(plan.info.golem_name, error, interrupter)
+                if not isinstance(failure, Exception):
+                    self._abandon(incarnation)
+                raise failure from None
             # Lifted while `_calling` is set: returned resources join this incarnation's table.
             value = plan.lift(raw) if plan.lift is not None else None
         finally:
@@ -819,8 +822,15 @@ class Worker:
             current.context, self._calling = previous_context, previous_calling
         raised = interrupter.take_raised()  # Ctrl-C just as the guest returned
         if raised is not None:
+            self._abandon(incarnation)
             raise raised
         return value
+
+    def _abandon(self, incarnation: Incarnation) -> None:
+        """An exception that propagates (Ctrl-C, SystemExit) left ``incarnation``: if it is the
+        live one, its Store may be poisoned; it is rebuilt by replay before its next use."""
+        if incarnation is self._live:
+            self._stale = True
 
     def _failure(self, function: str, error: Exception, interrupter: Interrupter
                  ) -> BaseException:

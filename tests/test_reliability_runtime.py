@@ -194,6 +194,20 @@ if sys.argv[1] == "start":
     registry.add("spin", sys.argv[2])
     print("ready", flush=True)
     registry.worker("spin", limits=limits)  # never returns by itself
+if sys.argv[1] == "load":  # a manual update whose load spins
+    registry.add("spin", sys.argv[2])
+    registry.add("spin", sys.argv[3])
+    worker = registry.worker("spin", revision=0, limits=limits)
+    worker.invoke("test:spin/api.{set}", 42)
+    print("ready", flush=True)
+    try:
+        worker.update(1, "manual")
+    except KeyboardInterrupt:
+        print("interrupted", worker.update_counts(), worker.component_revision, flush=True)
+        print("state", worker.invoke("test:spin/api.{get}"), flush=True)
+        worker.restart()
+        print("after restart", worker.invoke("test:spin/api.{get}"), flush=True)
+        sys.exit(130)
 worker = registry.worker("faulty", limits=limits)
 worker.invoke("golem:faulty/api.{increment}", 41)
 print("ready", flush=True)
@@ -253,6 +267,14 @@ def test_ctrl_c_stops_a_spinning_start_function(tmp_path: Path, spin: dict[str, 
     done = _interrupt(tmp_path, "start", str(spin["spin-start"]))
     assert done.returncode in (-signal.SIGINT, 130), (done.stdout, done.stderr)
     assert done.stderr.rstrip().endswith("KeyboardInterrupt"), done.stderr
+
+
+def test_ctrl_c_stops_a_manual_update_and_records_it_failed(
+        tmp_path: Path, spin: dict[str, Path]) -> None:
+    done = _interrupt(tmp_path, "load", str(spin["plain"]), str(spin["spin-load"]))
+    assert done.returncode == 130, (done.stdout, done.stderr)
+    assert done.stdout.splitlines() == ["interrupted (0, 0, 1) 0", "state 42",
+                                        "after restart 42"]
 
 
 # -- item 2: user host functions are under the deadline ----------------------------------------
