@@ -250,15 +250,24 @@ HOST_THREAD_IDLE_SECONDS = 5.0
 class HostJob:
     """One host function running on a helper thread (see :class:`HostThreads`)."""
 
+    __slots__ = ("function", "value", "error", "_done")
+
     def __init__(self, function: Callable[[], Any]) -> None:
-        self.function = function
-        self.done = threading.Event()
+        self.function: Callable[[], Any] | None = function
         self.value: Any = None
         self.error: BaseException | None = None
+        # A held lock that the helper releases when done: the cheapest wait with a timeout.
+        self._done = threading.Lock()
+        self._done.acquire()
 
-    def wait(self, timeout: float | None) -> bool:
-        """Whether the function has returned (or raised) within ``timeout`` seconds."""
-        return self.done.wait(timeout)
+    def wait(self, timeout: float) -> bool:
+        """Whether the function has returned (or raised) within ``timeout`` seconds (call
+        until it returns True, not after)."""
+        return self._done.acquire(timeout=timeout)
+
+    def finished(self) -> None:
+        """Called by the helper thread once the function has returned or raised."""
+        self._done.release()
 
     def result(self) -> Any:
         """The function's value; its exception is raised here, in the waiting thread."""
@@ -319,13 +328,14 @@ class _HostThread:
                 if self._pool._retire(self):
                     return
                 continue  # handed a job while timing out: it is on its way
+            function, job.function = job.function, None
             try:
-                job.value = job.function()
+                job.value = function() if function is not None else None
             except BaseException as error:  # given to the waiting thread, which raises it
                 job.error = error
-            del job.function
+            del function
             self._pool._idle_again(self)
-            job.done.set()
+            job.finished()
 
 
 _VAL_SIZE = ctypes.sizeof(ffi.wasmtime_component_val_t)

@@ -208,6 +208,19 @@ if sys.argv[1] == "load":  # a manual update whose load spins
         worker.restart()
         print("after restart", worker.invoke("test:spin/api.{get}"), flush=True)
         sys.exit(130)
+if sys.argv[1] == "host":  # the guest waits for a host function that sleeps
+    registry.add("dice", build("dice", "v1"))
+    oracle = {"golem:dice/oracle.{ask}": lambda q: time.sleep(600) if q == "sleep" else 2}
+    worker = registry.worker("dice", limits=limits, host_functions=oracle)
+    worker.invoke("golem:dice/api.{consult}", "quick")
+    print("ready", flush=True)
+    started = time.monotonic()
+    try:
+        worker.invoke("golem:dice/api.{consult}", "sleep")
+    except KeyboardInterrupt:
+        print(f"interrupted after {time.monotonic() - started:.2f} s", flush=True)
+        print("state", worker.invoke("golem:dice/api.{total}"), flush=True)
+        sys.exit(130)
 worker = registry.worker("faulty", limits=limits)
 worker.invoke("golem:faulty/api.{increment}", 41)
 print("ready", flush=True)
@@ -267,6 +280,14 @@ def test_ctrl_c_stops_a_spinning_start_function(tmp_path: Path, spin: dict[str, 
     done = _interrupt(tmp_path, "start", str(spin["spin-start"]))
     assert done.returncode in (-signal.SIGINT, 130), (done.stdout, done.stderr)
     assert done.stderr.rstrip().endswith("KeyboardInterrupt"), done.stderr
+
+
+def test_ctrl_c_stops_a_guest_waiting_for_a_host_function(tmp_path: Path) -> None:
+    done = _interrupt(tmp_path, "host")
+    assert done.returncode == 130, (done.stdout, done.stderr)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("interrupted after ") and float(lines[0].split()[2]) < 2
+    assert lines[1:] == ["state 2"]
 
 
 def test_ctrl_c_stops_a_manual_update_and_records_it_failed(
