@@ -283,19 +283,18 @@ class _Recorder:
             if running.wait(min(max(remaining, 0.0), _HOST_WAIT_SLICE)):
                 return running.result()
             if interrupter is not None and interrupter.raised is not None:
-                raise _HostAbandoned(function, "signal")  # Ctrl-C: the caller raises it
+                raise _HostAbandoned(function)  # Ctrl-C: the caller raises KeyboardInterrupt
             if remaining <= 0:
-                raise _HostAbandoned(function, "deadline")
+                raise _HostAbandoned(function)
 
 
 class _HostAbandoned(Exception):
     """A user host function was still running at the deadline (or at Ctrl-C): the guest's
     thread stopped waiting for it."""
 
-    def __init__(self, function: str, why: str) -> None:
+    def __init__(self, function: str) -> None:
         super().__init__(f"host function {function} was still running")
         self.function = function
-        self.why = why
 
 
 class _Interrupted(Exception):
@@ -479,10 +478,12 @@ class Worker:
                 self.oplog.append(Failed(str(error), error.kind))
                 self.recover()
                 raise
-            except BaseException as error:  # SystemExit, KeyboardInterrupt: they propagate
-                self.oplog.append(Failed(
-                    f"{plan.info.golem_name}: stopped by {type(error).__name__}", "interrupted"))
-                self._stale = True  # the Store may be poisoned: rebuilt before its next use
+            except BaseException as error:
+                if not isinstance(error, Exception):  # SystemExit, KeyboardInterrupt
+                    self.oplog.append(Failed(
+                        f"{plan.info.golem_name}: stopped by {type(error).__name__}",
+                        "interrupted"))
+                    self._stale = True  # the Store may be poisoned: rebuilt before its next use
                 raise
             finally:
                 if self.status == "running":
@@ -795,7 +796,8 @@ class Worker:
             self.oplog.append(Completed(wave_encode(result_type, value), (result_type, value)))
 
     def _call(self, incarnation: Incarnation, plan: _CallPlan, lowered: list[Any]) -> Any:
-        """Enter the guest once; translate every failure into an :class:`InvocationError`."""
+        """Enter the guest once; translate every failure into an :class:`InvocationError`
+        (``SystemExit`` and ``KeyboardInterrupt`` propagate as they are)."""
         func = incarnation.funcs.get(plan.info.golem_name) or self._func(incarnation, plan.info)
         recorder = self._recorder
         recorder.host_error = None
@@ -974,26 +976,23 @@ class Worker:
 
     def _instantiation_failure(self, incarnation: Incarnation, error: Exception,
                                interrupter: Interrupter) -> BaseException:
+        """What a failed instantiation raises, naming the component."""
         failure = self._failure("(instantiation)", error, interrupter)
-        if not isinstance(failure, InvocationError):
+        if not isinstance(failure, Exception) or isinstance(failure, ReplayDivergence):
             return failure  # Ctrl-C, SystemExit, or a divergence of the replayed start
         name = incarnation.component.name
-        if failure.kind == "deadline":
+        kind = failure.kind if isinstance(failure, InvocationError) else "trap"
+        if kind == "deadline":
             return InvocationError(
                 f"{name}: instantiation (its start functions) ran past the deadline of "
                 f"{self.limits.deadline_seconds:g} s and was stopped",
                 "(instantiation)",
                 "deadline",
             )
-        if failure.kind == "host-error":
-            message = str(failure).removeprefix("(instantiation): ")
-            return InvocationError(f"{name}: instantiation failed: {message}",
-                                   "(instantiation)", "instantiation")
-        return InvocationError(
-            f"{name}: instantiation failed: {_trap_message(error)}",
-            "(instantiation)",
-            "instantiation",
-        )
+        reason = (str(failure).removeprefix("(instantiation): ") if kind == "host-error"
+                  else _trap_message(error))
+        return InvocationError(f"{name}: instantiation failed: {reason}", "(instantiation)",
+                               "instantiation")
 
     def _replay_invocation(self, incarnation: Incarnation, index: int,
                            group: _InvocationGroup) -> None:
