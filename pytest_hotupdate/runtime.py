@@ -23,8 +23,9 @@ import signal
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import wasmtime
 import wasmtime.component as wc

@@ -208,6 +208,18 @@ if sys.argv[1] == "load":  # a manual update whose load spins
         worker.restart()
         print("after restart", worker.invoke("test:spin/api.{get}"), flush=True)
         sys.exit(130)
+if sys.argv[1] == "promise":  # a built-in host function waits for a promise
+    registry.add("h15", build("golem-host15", "v1"))
+    worker = registry.worker("h15", limits=limits)
+    promise = worker.invoke("new-promise")
+    print("ready", flush=True)
+    started = time.monotonic()
+    try:
+        worker.invoke("await-promise", promise)
+    except KeyboardInterrupt:
+        print(f"interrupted after {time.monotonic() - started:.2f} s", flush=True)
+        print(type(worker.oplog.entries[-1]).__name__, flush=True)
+        sys.exit(130)
 if sys.argv[1] == "host":  # the guest waits for a host function that sleeps
     registry.add("dice", build("dice", "v1"))
     oracle = {"golem:dice/oracle.{ask}": lambda q: time.sleep(600) if q == "sleep" else 2}
@@ -288,6 +300,14 @@ def test_ctrl_c_stops_a_guest_waiting_for_a_host_function(tmp_path: Path) -> Non
     lines = done.stdout.splitlines()
     assert lines[0].startswith("interrupted after ") and float(lines[0].split()[2]) < 2
     assert lines[1:] == ["state 2"]
+
+
+def test_ctrl_c_stops_a_guest_awaiting_a_promise(tmp_path: Path) -> None:
+    done = _interrupt(tmp_path, "promise")
+    assert done.returncode == 130, (done.stdout, done.stderr)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("interrupted after ") and float(lines[0].split()[2]) < 2
+    assert lines[1:] == ["Failed"]
 
 
 def test_ctrl_c_stops_a_manual_update_and_records_it_failed(
