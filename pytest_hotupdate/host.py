@@ -11,7 +11,9 @@ them. Each definition takes its exact type from the component's own imports.
 
 A host function does not know which worker called it: the worker publishes itself in
 :data:`CURRENT` (thread-local) around every entry into the guest, since a Store runs on the
-calling thread.
+calling thread. User host functions run on a helper thread, with :data:`CURRENT` set there too,
+so that the invocation can stop waiting for one at its deadline
+(:meth:`DurableContext.run_bounded`).
 """
 
 from __future__ import annotations
