@@ -61,13 +61,31 @@ class InvocationError(HotUpdateError):
 
     Attributes:
         function: the function name as the user typed it.
-        kind: ``trap``, ``deadline``, ``memory``, ``host-error``, ``not-found`` or ``bad-arguments``.
+        kind: ``trap``, ``deadline``, ``memory``, ``host-error``, ``not-found``,
+            ``bad-arguments``, ``stack-overflow`` or ``instantiation``.
     """
 
     def __init__(self, message: str, function: str = "", kind: str = "trap") -> None:
         super().__init__(message)
         self.function = function
         self.kind = kind
+
+
+class ReentryError(HotUpdateError):
+    """A host function called back into the worker whose invocation is calling it (``invoke``,
+    ``update``, ``restart``...): refused, as the nested call would land inside the running
+    invocation's oplog entries.
+
+    Attributes:
+        worker: the worker's name.
+        function: the function of the running invocation (``(instantiation)`` for a start
+            function).
+    """
+
+    def __init__(self, message: str, worker: str = "", function: str = "") -> None:
+        super().__init__(message)
+        self.worker = worker
+        self.function = function
 
 
 class ReplayDivergence(HotUpdateError):

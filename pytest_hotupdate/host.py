@@ -11,7 +11,9 @@ them. Each definition takes its exact type from the component's own imports.
 
 A host function does not know which worker called it: the worker publishes itself in
 :data:`CURRENT` (thread-local) around every entry into the guest, since a Store runs on the
-calling thread.
+calling thread. User host functions run on a helper thread, with :data:`CURRENT` set there too,
+so that the invocation can stop waiting for one at its deadline
+(:meth:`DurableContext.run_bounded`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ class DurableContext(Protocol):
 
     def host_failed(self, error: BaseException) -> None:
         """Remember an exception raised by a host function (wasmtime's own slot is shared)."""
+        ...
+
+    def run_bounded(self, function: str, live: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """Run the user host function ``live(*args)`` within the running call's deadline."""
         ...
 
 
@@ -347,9 +353,35 @@ def _durable_host_function(
             return lower(value) if lower is not None else None
         except BaseException as error:
             context.host_failed(error)
-            raise
+            if isinstance(error, Exception):
+                raise
+            raise _propagating(error) from None
 
     return host_function
+
+
+class _Propagating(Exception):
+    """Stands in for a ``SystemExit`` or ``KeyboardInterrupt`` raised in a host function."""
+
+
+def _propagating(error: BaseException) -> Exception:
+    """A stand-in for ``error`` (``SystemExit``, ``KeyboardInterrupt``): wasmtime-py's
+    trampoline catches only ``Exception``, and anything else would escape the ctypes callback
+    (printed and lost, the guest running on with no result). The stand-in stops the guest; the
+    worker then raises the original, which :meth:`DurableContext.host_failed` kept."""
+    return _Propagating(f"{type(error).__name__} raised in a host function")
+
+
+def _bounded(name: str, user: Callable[..., Any]) -> Callable[..., Any]:
+    """``user`` run through the calling worker's deadline (on a helper thread)."""
+
+    def bounded(*args: Any) -> Any:
+        context = CURRENT.context
+        if context is None:  # pragma: no cover - only if the guest runs outside a worker
+            raise RuntimeError(f"host function {name} called outside a worker")
+        return context.run_bounded(name, user, args)
+
+    return bounded
 
 
 def _builtin_host_function(impl: Callable[..., Any], imported: ImportedFunction
@@ -372,7 +404,9 @@ def _builtin_host_function(impl: Callable[..., Any], imported: ImportedFunction
             return lower(value) if lower is not None else None
         except BaseException as error:
             context.host_failed(error)
-            raise
+            if isinstance(error, Exception):
+                raise
+            raise _propagating(error) from None
 
     return host_function
 
@@ -487,7 +521,8 @@ def build_linker(
         elif builtin is not None and builtin.implements(name):
             fn = _builtin_host_function(builtin.functions[name], imported)
         elif user is not None:
-            fn = _durable_host_function(durable_name(interface, name), imported, user)
+            qualified = durable_name(interface, name)
+            fn = _durable_host_function(qualified, imported, _bounded(qualified, user))
         elif builtin is not None:
             fn = _unsupported(imported, builtin.why_unsupported(name))
         elif _provided_by_wasi(interface):

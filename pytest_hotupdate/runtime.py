@@ -4,8 +4,11 @@
 - The epoch ticker: a daemon thread that advances the engine's epoch every few milliseconds.
 - :class:`Interrupter`: a per-Store epoch-deadline callback. Every Store's deadline is one tick;
   at each tick the callback decides for that Store alone whether to let it run on, or to stop it
-  because its invocation ran past its deadline or because an update asked to interrupt it.
+  because its invocation ran past its deadline, because an update asked to interrupt it, or
+  because Ctrl-C was pressed while the main thread was inside it.
   (``Engine.increment_epoch`` alone would stop every Store of the engine at once.)
+- :class:`HostThreads`: the helper threads user host functions run on, so that a guest call
+  can stop waiting for one at its deadline.
 - :class:`DirectFunc`: calls a component function with its types looked up once, and with
   ``list<u8>`` values copied in bulk (:func:`fast_type`).
 """
@@ -15,9 +18,12 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import queue
+import signal
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +95,8 @@ class Runtime:
         self.engine = make_engine(engine_config)
         self.components = ComponentCache(self.engine, engine_config, cache_dir, use_disk_cache)
         self.ticker = _EpochTicker(self.engine)
+        #: The helper threads user host functions run on (shared by all workers).
+        self.host_threads = HostThreads()
         self._linkers: dict[tuple[str, HostFunctions, SandboxGrants], Linker] = {}
         self._lock = threading.Lock()
 
@@ -125,16 +133,20 @@ _CONTINUE = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
 class Interrupter:
     """Stops one Store's running code when its deadline passes or when asked to.
 
-    ``arm(seconds)`` before a call sets the deadline; ``disarm()`` after it. Setting
-    ``interrupt_requested`` (from any thread) stops the call at the next tick, at most
-    TICK_SECONDS later (the worker also checks it after each durable host call). ``reason`` says
-    why the last stop happened: ``deadline`` or ``interrupt``.
+    ``arm(seconds)`` before a call (or an instantiation) sets the deadline; ``disarm()`` after
+    it. Setting ``interrupt_requested`` (from any thread) stops the call at the next tick, at
+    most TICK_SECONDS later (the worker also checks it after each durable host call).
+    ``reason`` says why the last stop happened: ``deadline``, ``interrupt`` or ``signal``
+    (Ctrl-C; :meth:`take_raised` then gives the ``KeyboardInterrupt`` to raise to the caller).
     """
 
     def __init__(self) -> None:
         self.deadline = math.inf
         self.interrupt_requested = False
         self.reason: str | None = None
+        #: An exception for the caller once the guest has stopped (set by the SIGINT handler).
+        self.raised: BaseException | None = None
+        self._in_main_thread = False
         self._callback = _DeadlineCallback(self._on_tick)
 
     def attach(self, store: wasmtime.Store) -> None:
@@ -143,24 +155,188 @@ class Interrupter:
         store.set_epoch_deadline(1)
 
     def arm(self, store: wasmtime.Store, seconds: float) -> None:
+        """Start a deadline of ``seconds`` for the code about to run in ``store``."""
         self.deadline = time.monotonic() + seconds
         self.reason = None
         store.set_epoch_deadline(1)
+        if threading.get_ident() == _MAIN_THREAD:
+            self._in_main_thread = True
+            _SIGINT.enter(self)
 
     def disarm(self) -> None:
+        """The call has returned: no deadline until the next :meth:`arm`."""
         self.deadline = math.inf
+        if self._in_main_thread:
+            self._in_main_thread = False
+            _SIGINT.leave(self)
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (``inf`` when not armed)."""
+        return self.deadline - time.monotonic()
+
+    def stop_with(self, error: BaseException) -> None:
+        """Stop the running code at the next tick and have the caller raise ``error``."""
+        if self.raised is None:
+            self.raised = error
+
+    def take_raised(self) -> BaseException | None:
+        """The exception :meth:`stop_with` left for the caller (once), or None."""
+        raised, self.raised = self.raised, None
+        return raised
 
     def _on_tick(self, _context: Any, _env: Any, delta: Any, kind: Any) -> int:
-        if self.interrupt_requested:
-            self.reason = "interrupt"
-        elif time.monotonic() > self.deadline:
-            self.reason = "deadline"
-        else:
-            delta[0] = 1
-            kind[0] = _CONTINUE
-            return 0
-        error = ffi.wasmtime_error_new(INTERRUPT_MARKER.encode())
-        return ctypes.cast(error, ctypes.c_void_p).value or 0
+        try:
+            if self.raised is not None:
+                self.reason = "signal"
+            elif self.interrupt_requested:
+                self.reason = "interrupt"
+            elif time.monotonic() > self.deadline:
+                self.reason = "deadline"
+            else:
+                delta[0] = 1
+                kind[0] = _CONTINUE
+                return 0
+        except BaseException as error:  # a signal handler of the user's raised in this callback
+            self.stop_with(error)
+            self.reason = "signal"
+        error_ptr = ffi.wasmtime_error_new(INTERRUPT_MARKER.encode())
+        return ctypes.cast(error_ptr, ctypes.c_void_p).value or 0
+
+
+_MAIN_THREAD = threading.main_thread().ident
+
+
+class _SigintGuard:
+    """Ctrl-C while the main thread is inside guest code.
+
+    Python runs a signal handler only between bytecodes of the main thread. While that thread
+    is inside wasm, the only Python code it runs is the epoch callback and host functions, and a
+    ``KeyboardInterrupt`` raised there would be swallowed by ctypes or wasmtime-py, so the guest
+    would run on. The first time the main thread enters a guest, Python's default SIGINT handler
+    (only that one: a handler of the user's is left alone) is replaced by :meth:`handle`: inside
+    a guest call it asks the innermost one to stop (the call then raises ``KeyboardInterrupt``),
+    outside any it does what the default handler does.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[Interrupter] = []
+        self.checked = False
+
+    def enter(self, interrupter: Interrupter) -> None:
+        if not self.checked:
+            self.checked = True
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                signal.signal(signal.SIGINT, self.handle)
+        self.calls.append(interrupter)
+
+    def leave(self, interrupter: Interrupter) -> None:
+        if self.calls and self.calls[-1] is interrupter:
+            self.calls.pop()
+        elif interrupter in self.calls:  # pragma: no cover - calls nest strictly
+            self.calls.remove(interrupter)
+
+    def handle(self, signum: int, frame: Any) -> None:
+        if self.calls:
+            self.calls[-1].stop_with(KeyboardInterrupt())
+            return
+        signal.default_int_handler(signum, frame)
+
+
+_SIGINT = _SigintGuard()
+
+#: How long an idle host-function helper thread waits for work before it ends.
+HOST_THREAD_IDLE_SECONDS = 5.0
+
+
+class HostJob:
+    """One host function running on a helper thread (see :class:`HostThreads`)."""
+
+    __slots__ = ("function", "value", "error", "_done")
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        self.function: Callable[[], Any] | None = function
+        self.value: Any = None
+        self.error: BaseException | None = None
+        # A held lock that the helper releases when done: the cheapest wait with a timeout.
+        self._done = threading.Lock()
+        self._done.acquire()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the function has returned (or raised) within ``timeout`` seconds (call
+        until it returns True, not after)."""
+        return self._done.acquire(timeout=timeout)
+
+    def finished(self) -> None:
+        """Called by the helper thread once the function has returned or raised."""
+        self._done.release()
+
+    def result(self) -> Any:
+        """The function's value; its exception is raised here, in the waiting thread."""
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return self.value
+
+
+class HostThreads:
+    """Helper threads for user host functions.
+
+    A Python function cannot be stopped from outside, so the guest's thread runs a user host
+    function on a helper thread and waits for it no longer than the invocation's deadline; one
+    that is still running then is abandoned (a daemon thread: it never holds up the process's
+    exit) and its result, whenever it comes, is dropped. Idle helpers are reused; one idle for
+    HOST_THREAD_IDLE_SECONDS ends.
+    """
+
+    def __init__(self) -> None:
+        self._idle: list[_HostThread] = []
+        self._lock = threading.Lock()
+
+    def start(self, function: Callable[[], Any]) -> HostJob:
+        """Run ``function()`` on an idle helper thread (or a new one); return its job."""
+        with self._lock:
+            helper = self._idle.pop() if self._idle else None
+        if helper is None:
+            helper = _HostThread(self)
+        job = HostJob(function)
+        helper.jobs.put(job)
+        return job
+
+    def _idle_again(self, helper: _HostThread) -> None:
+        with self._lock:
+            self._idle.append(helper)
+
+    def _retire(self, helper: _HostThread) -> bool:
+        """Remove an idle helper that timed out; False if it was just handed a job."""
+        with self._lock:
+            if helper in self._idle:
+                self._idle.remove(helper)
+                return True
+            return False
+
+
+class _HostThread:
+    def __init__(self, pool: HostThreads) -> None:
+        self.jobs: queue.SimpleQueue[HostJob] = queue.SimpleQueue()
+        self._pool = pool
+        threading.Thread(target=self._run, name="hotupdate-host-function", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=HOST_THREAD_IDLE_SECONDS)
+            except queue.Empty:
+                if self._pool._retire(self):
+                    return
+                continue  # handed a job while timing out: it is on its way
+            function, job.function = job.function, None
+            try:
+                job.value = function() if function is not None else None
+            except BaseException as error:  # given to the waiting thread, which raises it
+                job.error = error
+            del function
+            self._pool._idle_again(self)
+            job.finished()
 
 
 _VAL_SIZE = ctypes.sizeof(ffi.wasmtime_component_val_t)

@@ -154,21 +154,41 @@ def update(worker: Worker, target_revision: int, mode: str = "automatic", *,
     Raises :class:`UpdateError` for a request refused at once, and :class:`UpdateFailed` for a
     failed update if ``raise_on_failure``.
     """
+    worker.refuse_reentry("update")
     mode = normalise_mode(mode)
     if not isinstance(target_revision, int) or isinstance(target_revision, bool):
         raise UpdateError(f"target revision must be an integer, got {target_revision!r}")
-    if mode == "automatic":
-        outcome = _request_automatic(worker, target_revision)
-    else:
-        with worker.lock:  # a manual update waits until the worker is idle
-            _pre_check(worker, target_revision, mode)
-            outcome = _manual(worker, target_revision)
+    try:
+        if mode == "automatic":
+            outcome = _request_automatic(worker, target_revision)
+        else:
+            with worker.lock:  # a manual update waits until the worker is idle
+                _pre_check(worker, target_revision, mode)
+                outcome = _manual(worker, target_revision)
+    except BaseException as error:
+        if not isinstance(error, Exception):  # Ctrl-C, SystemExit: they propagate
+            _close_interrupted(worker, target_revision, mode, error)
+        raise
     if raise_on_failure and not outcome.succeeded:
         raise UpdateFailed(outcome)
     return outcome
 
 
 _requests_lock = threading.Lock()
+
+
+def _close_interrupted(worker: Worker, target: int, mode: str, error: BaseException) -> None:
+    """An update stopped by an exception that propagates: its pending entry, if it wrote one,
+    gets a failed one, so the oplog does not show it pending for ever (the worker, untouched
+    or rebuilt by replay, stays on its revision)."""
+    for entry in reversed(worker.oplog.entries):
+        if isinstance(entry, (PendingUpdate, SuccessfulUpdate, FailedUpdate)):
+            if isinstance(entry, PendingUpdate) and (entry.target_revision, entry.mode) == (
+                    target, mode):
+                worker.oplog.append(FailedUpdate(
+                    target, mode, time.time(),
+                    f"{mode.capitalize()} update interrupted by {type(error).__name__}"))
+            return
 
 
 def _pre_check(worker: Worker, target: int, mode: str) -> None:
@@ -347,6 +367,7 @@ def revert(worker: Worker, *, to_index: int | None = None,
     """
     if (to_index is None) == (last_invocations is None):
         raise UpdateError("revert needs exactly one of to_index or last_invocations")
+    worker.refuse_reentry("revert")
     with worker.lock:
         entries = worker.oplog.entries
         if to_index is not None:
@@ -376,6 +397,7 @@ def swap(worker: Worker, target_revision: int) -> UpdateOutcome:
     The target revision is linked against the host and instantiated before the swap; any
     failure leaves the old revision serving (rollback) and returns a ``failed`` outcome.
     """
+    worker.refuse_reentry("swap")
     with worker.lock:
         clock = _Clock()
         source = worker.component_revision

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import math
 import threading
 import weakref
 from collections import deque
@@ -34,7 +35,13 @@ from wasmtime.component import Instance, Linker, ResourceAny
 
 from . import host
 from .component import FunctionInfo, LoadedComponent
-from .errors import HotUpdateError, InvocationError, ReplayDivergence, ValueTypeError
+from .errors import (
+    HotUpdateError,
+    InvocationError,
+    ReentryError,
+    ReplayDivergence,
+    ValueTypeError,
+)
 from .host import HostFunctions, SandboxGrants
 from .oplog import (
     Completed,
@@ -69,13 +76,18 @@ if TYPE_CHECKING:
 DEFAULT_MEMORY_LIMIT = 512 << 20
 DEFAULT_DEADLINE_SECONDS = 30.0
 
+#: How often a guest thread waiting for a user host function checks for Ctrl-C.
+_HOST_WAIT_SLICE = 0.05
+
 
 @dataclass(frozen=True)
 class WorkerLimits:
     """Per-invocation limits. Exceeding one fails that invocation; the worker stays usable.
 
     Attributes:
-        deadline_seconds: wall-clock time one invocation may run (epoch interruption).
+        deadline_seconds: wall-clock time one invocation may run (epoch interruption), user
+            host functions included; also the time an instantiation (start functions) and a
+            snapshot ``save`` or ``load`` may take.
         memory_bytes: linear memory the worker may use in total (``memory.grow`` fails past it).
     """
 
@@ -246,6 +258,44 @@ class _Recorder:
         if self.host_error is None:
             self.host_error = error
 
+    def run_bounded(self, function: str, live: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """Run a user host function on a helper thread; wait for it no longer than the running
+        call's deadline (a Python function cannot be stopped, so one still running then is
+        abandoned and the invocation fails with ``deadline``)."""
+        worker = self.worker
+        inside = worker._inside
+        caller = inside.get(threading.get_ident(), function)
+
+        def job() -> Any:
+            ident = threading.get_ident()
+            host.CURRENT.context = self
+            inside[ident] = caller  # the helper is inside the worker too (see refuse_reentry)
+            try:
+                return live(*args)
+            finally:
+                inside.pop(ident, None)
+                host.CURRENT.context = None
+
+        running = worker.runtime.host_threads.start(job)
+        interrupter = self.interrupter
+        while True:
+            remaining = interrupter.remaining() if interrupter is not None else math.inf
+            if running.wait(min(max(remaining, 0.0), _HOST_WAIT_SLICE)):
+                return running.result()
+            if interrupter is not None and interrupter.raised is not None:
+                raise _HostAbandoned(function)  # Ctrl-C: the caller raises KeyboardInterrupt
+            if remaining <= 0:
+                raise _HostAbandoned(function)
+
+
+class _HostAbandoned(Exception):
+    """A user host function was still running at the deadline (or at Ctrl-C): the guest's
+    thread stopped waiting for it."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(f"host function {function} was still running")
+        self.function = function
+
 
 class _Interrupted(Exception):
     """A running invocation was stopped so that an update can take over."""
@@ -368,6 +418,12 @@ class Worker:
         self._lock = threading.RLock()
         self._plans: dict[tuple[str, str], _CallPlan] = {}
         self._calling: Incarnation | None = None
+        #: Threads inside a guest call of this worker (and helpers running its host functions),
+        #: with the function being called: a call back into the worker from them is refused.
+        self._inside: dict[int, str] = {}
+        #: The live Store was abandoned by an exception that propagates (Ctrl-C, SystemExit):
+        #: rebuilt by replay before its next use.
+        self._stale = False
         self._executor: ThreadPoolExecutor | None = None
         #: An update waiting to take over the running invocation (see update.py).
         self.pending_interrupt: Callable[[Worker, Any], Any] | None = None
@@ -396,9 +452,15 @@ class Worker:
             InvocationError: the function does not exist, the arguments do not fit its types, or
                 the call trapped or exceeded a limit (the worker is then recovered by replay and
                 keeps its earlier state).
+            ReentryError: called by a host function from inside this worker's own invocation.
+
+        ``SystemExit`` and ``KeyboardInterrupt`` (raised by a host function, or Ctrl-C while
+        the guest runs in the main thread) propagate: the invocation is recorded as failed
+        (kind ``interrupted``) and the worker is rebuilt by replay before its next use.
         """
+        self.refuse_reentry("invoke")
         with self._lock:
-            incarnation = self._live
+            incarnation = self.live
             plan = self._plan(incarnation.component, function)
             lowered = self._lower(plan, args)
             params_text = tuple(
@@ -416,6 +478,13 @@ class Worker:
                 self.oplog.append(Failed(str(error), error.kind))
                 self.recover()
                 raise
+            except BaseException as error:
+                if not isinstance(error, Exception):  # SystemExit, KeyboardInterrupt
+                    self.oplog.append(Failed(
+                        f"{plan.info.golem_name}: stopped by {type(error).__name__}",
+                        "interrupted"))
+                    self._stale = True  # the Store may be poisoned: rebuilt before its next use
+                raise
             finally:
                 if self.status == "running":
                     self.status = "idle"
@@ -424,6 +493,7 @@ class Worker:
 
     def invoke_wave(self, function: str, *args: str) -> str | None:
         """Like :meth:`invoke` with WAVE text in and out (one WAVE string per parameter)."""
+        self.refuse_reentry("invoke_wave")
         with self._lock:
             plan = self._plan(self._live.component, function)
             name = plan.info.golem_name
@@ -449,6 +519,7 @@ class Worker:
 
     def restart(self) -> None:
         """Drop the Store and rebuild the worker by replaying its oplog (as after a crash)."""
+        self.refuse_reentry("restart")
         with self._lock:
             self.recover()
 
@@ -557,8 +628,26 @@ class Worker:
 
     @property
     def live(self) -> Incarnation:
-        """The incarnation that serves invocations now."""
+        """The incarnation that serves invocations now (rebuilt first if an exception that
+        propagated abandoned the last one)."""
+        if self._stale:
+            self.recover()
         return self._live
+
+    def refuse_reentry(self, action: str) -> None:
+        """Raise ReentryError if the calling thread is inside a guest call of this worker (a
+        host function calling back into it): the nested call would land inside the running
+        invocation's oplog entries. Other threads wait for the worker's lock instead."""
+        function = self._inside.get(threading.get_ident())
+        if function is not None:
+            raise ReentryError(
+                f"worker {self.name}: {action} called from a host function inside its own "
+                f"invocation of {function}; a worker cannot be re-entered (call another "
+                "worker, or request the update with golem:api update-worker, which runs "
+                "after the invocation)",
+                self.name,
+                function,
+            )
 
     def interrupt_running(self, requested: bool) -> None:
         """Ask the running invocation to stop at its next durable host call or epoch tick
@@ -568,6 +657,7 @@ class Worker:
     def switch_to(self, incarnation: Incarnation) -> None:
         """Make ``incarnation`` the live one."""
         self._live = incarnation
+        self._stale = False
 
     def recover(self) -> None:
         """Rebuild on a fresh Store from the recovery point; mark the worker failed if it
@@ -583,6 +673,7 @@ class Worker:
             self.status = "failed"
             raise
         self._live = incarnation
+        self._stale = False
         self.status = "idle"
 
     def replay_into(
@@ -705,7 +796,8 @@ class Worker:
             self.oplog.append(Completed(wave_encode(result_type, value), (result_type, value)))
 
     def _call(self, incarnation: Incarnation, plan: _CallPlan, lowered: list[Any]) -> Any:
-        """Enter the guest once; translate every failure into an :class:`InvocationError`."""
+        """Enter the guest once; translate every failure into an :class:`InvocationError`
+        (``SystemExit`` and ``KeyboardInterrupt`` propagate as they are)."""
         func = incarnation.funcs.get(plan.info.golem_name) or self._func(incarnation, plan.info)
         recorder = self._recorder
         recorder.host_error = None
@@ -713,17 +805,48 @@ class Worker:
         previous_context, previous_calling = current.context, self._calling
         current.context, self._calling = recorder, incarnation
         interrupter = recorder.interrupter = incarnation.interrupter
+        ident = threading.get_ident()
+        self._inside[ident] = plan.info.golem_name
         interrupter.arm(incarnation.store, self.limits.deadline_seconds)
         try:
             try:
                 raw = func(incarnation.store, lowered)
             except Exception as error:  # a trap, or a host function's exception re-raised
-                raise self._classify_failure(plan.info.golem_name, error, interrupter) from None
+                failure = self._failure(plan.info.golem_name, error, interrupter)
+                if not isinstance(failure, Exception):
+                    self._abandon(incarnation)
+                raise failure from None
             # Lifted while `_calling` is set: returned resources join this incarnation's table.
-            return plan.lift(raw) if plan.lift is not None else None
+            value = plan.lift(raw) if plan.lift is not None else None
         finally:
             interrupter.disarm()
+            self._inside.pop(ident, None)
             current.context, self._calling = previous_context, previous_calling
+        raised = interrupter.take_raised()  # Ctrl-C just as the guest returned
+        if raised is not None:
+            self._abandon(incarnation)
+            raise raised
+        return value
+
+    def _abandon(self, incarnation: Incarnation) -> None:
+        """An exception that propagates (Ctrl-C, SystemExit) left ``incarnation``: if it is the
+        live one, its Store may be poisoned; it is rebuilt by replay before its next use."""
+        if incarnation is self._live:
+            self._stale = True
+
+    def _failure(self, function: str, error: Exception, interrupter: Interrupter
+                 ) -> BaseException:
+        """What a failed entry into the guest raises: a ``KeyboardInterrupt`` (Ctrl-C) or a
+        ``SystemExit`` a host function raised, as they are; anything else classified."""
+        raised = interrupter.take_raised()
+        host_error = self._recorder.host_error
+        if raised is not None:
+            self._recorder.host_error = None
+            return raised
+        if host_error is not None and not isinstance(host_error, Exception):
+            self._recorder.host_error = None
+            return host_error
+        return self._classify_failure(function, error, interrupter)
 
     def _classify_failure(
         self, function: str, error: BaseException, interrupter: Interrupter
@@ -735,6 +858,13 @@ class Worker:
         if isinstance(host_error, _InterruptAtHostCall):
             interrupter.interrupt_requested = False
             return _Interrupted()
+        if isinstance(host_error, _HostAbandoned):
+            return InvocationError(
+                f"{function}: exceeded its deadline of {self.limits.deadline_seconds:g} s in "
+                f"host function {host_error.function}, which was still running (abandoned)",
+                function,
+                "deadline",
+            )
         if host_error is not None:
             return InvocationError(
                 f"{function}: a host function raised {type(host_error).__name__}: {host_error}",
@@ -822,20 +952,47 @@ class Worker:
         recorder.pending = deque(prelude)
         previous, previous_calling = host.CURRENT.context, self._calling
         host.CURRENT.context, self._calling = recorder, incarnation
+        # Start functions run inside instantiate: under the same deadline as an invocation.
+        recorder.host_error = None
+        interrupter = recorder.interrupter = incarnation.interrupter
+        ident = threading.get_ident()
+        self._inside[ident] = "(instantiation)"
+        interrupter.arm(incarnation.store, self.limits.deadline_seconds)
         try:
             incarnation.instance = incarnation.linker.instantiate(
                 incarnation.store, incarnation.component.component)
         except wasmtime.WasmtimeError as error:
-            raise InvocationError(
-                f"{incarnation.component.name}: instantiation failed: {_trap_message(error)}",
-                "(instantiation)",
-                "instantiation",
-            ) from None
+            raise self._instantiation_failure(incarnation, error, interrupter) from None
         finally:
+            interrupter.disarm()
+            self._inside.pop(ident, None)
             host.CURRENT.context, self._calling = previous, previous_calling
             recorder.recording = True
+        raised = interrupter.take_raised()
+        if raised is not None:
+            raise raised
         if replaying:
             _check_consumed(recorder, -1, None)
+
+    def _instantiation_failure(self, incarnation: Incarnation, error: Exception,
+                               interrupter: Interrupter) -> BaseException:
+        """What a failed instantiation raises, naming the component."""
+        failure = self._failure("(instantiation)", error, interrupter)
+        if not isinstance(failure, Exception) or isinstance(failure, ReplayDivergence):
+            return failure  # Ctrl-C, SystemExit, or a divergence of the replayed start
+        name = incarnation.component.name
+        kind = failure.kind if isinstance(failure, InvocationError) else "trap"
+        if kind == "deadline":
+            return InvocationError(
+                f"{name}: instantiation (its start functions) ran past the deadline of "
+                f"{self.limits.deadline_seconds:g} s and was stopped",
+                "(instantiation)",
+                "deadline",
+            )
+        reason = (str(failure).removeprefix("(instantiation): ") if kind == "host-error"
+                  else _trap_message(error))
+        return InvocationError(f"{name}: instantiation failed: {reason}", "(instantiation)",
+                               "instantiation")
 
     def _replay_invocation(self, incarnation: Incarnation, index: int,
                            group: _InvocationGroup) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from pytest_hotupdate.host import SandboxGrants
 from pytest_hotupdate.oplog import read_oplog
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.runtime import Runtime
+from pytest_hotupdate.worker import WorkerLimits
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 BEGIN, END = "<!-- runtime-errors:begin -->", "<!-- runtime-errors:end -->"
@@ -48,6 +52,37 @@ def _fifo(path: Path) -> Path:
 
 COMPONENT_HEADER = b"\0asm\x0d\x00\x01\x00"
 HEADER_LINE = '{"oplog": 1, "component": "counter", "revision": 0}'
+WASM_TOOLS = str(Path(sys.executable).with_name("wasm-tools"))
+
+
+def _spinning_start(tmp: Path) -> Path:
+    """A component whose core module's start function never returns."""
+    (tmp / "spin-wit").mkdir()
+    _write(tmp / "spin-wit" / "world.wit",
+           "package test:spin;\nworld spin { export run: func(); }\n")
+    core_wat = _write(tmp / "spin.wat", '(module (func $spin (loop $l (br $l))) (start $spin) '
+                                        '(func (export "run")))')
+    subprocess.run([WASM_TOOLS, "component", "embed", str(tmp / "spin-wit"), "--world", "spin",
+                    str(core_wat), "-o", str(tmp / "spin.core.wasm")], check=True)
+    subprocess.run([WASM_TOOLS, "component", "new", str(tmp / "spin.core.wasm"), "-o",
+                    str(tmp / "spin.wasm")], check=True)
+    return tmp / "spin.wasm"
+
+
+def _reentry(registry: Registry) -> None:
+    """A host function that calls back into its own worker: the error it got, raised."""
+    refused: list[HotUpdateError] = []
+
+    def oracle(_question: str) -> int:
+        try:
+            dice.invoke("golem:dice/api.{total}")
+        except HotUpdateError as error:
+            refused.append(error)
+        return 1
+
+    dice = registry.worker("dice", name="d", host_functions={"golem:dice/oracle.{ask}": oracle})
+    dice.invoke("golem:dice/api.{consult}", "again?")
+    raise refused[0]
 
 
 def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
@@ -59,6 +94,9 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
     registry.add("dice", sample("dice", "v1"))
     worker = registry.worker("counter", name="w", revision=0)
     inc = "golem:counter/api.{increment}"
+    registry.add("spin", _spinning_start(tmp))
+    short = WorkerLimits(deadline_seconds=0.2)
+    slow_oracle = {"golem:dice/oracle.{ask}": lambda _q: time.sleep(1) or 1}
     return [
         ("component file missing", lambda: runtime.load(tmp / "missing.wasm")),
         ("a directory instead of a file", lambda: runtime.load(tmp)),
@@ -94,6 +132,12 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
         ("WAVE value that does not fit the type", lambda: worker.invoke_wave(inc, '"five"')),
         ("update mode unknown", lambda: worker.update(1, "fast")),
         ("update to the current revision", lambda: worker.update(0)),
+        ("start function that runs past the deadline",
+         lambda: registry.worker("spin", limits=short)),
+        ("host function still running at the deadline", lambda: registry.worker(
+            "dice", limits=short, host_functions=slow_oracle).invoke(
+                "golem:dice/api.{consult}", "slow?")),
+        ("host function calling back into its own worker", lambda: _reentry(registry)),
         ("oplog file missing", lambda: _read_all(tmp / "none.oplog.jsonl")),
         ("empty oplog file", lambda: _read_all(_write(tmp / "empty.jsonl", b""))),
         ("oplog header from a newer version", lambda: _read_all(

@@ -330,6 +330,8 @@ def wait_for(call: Call, what: str, ready: Callable[[], T | None],
                 from ..worker import _InterruptAtHostCall
 
                 raise _InterruptAtHostCall()
+            if interrupter.raised is not None:  # Ctrl-C: stop the guest, the worker raises it
+                raise HotUpdateError(f"{call.name}: interrupted while waiting for {what}")
             if time.monotonic() > interrupter.deadline:
                 raise HotUpdateError(f"{call.name}: the invocation's deadline passed while it "
                                      f"was waiting for {what}")
