@@ -297,6 +297,13 @@ def test_a_diverging_history_fails_the_run_in_every_format(
     junit_never = ET.fromstring(run("--format", "junit", "--fail-on", "never", *args).stdout)
     assert junit_never.get("failures") == "0"
     sarif = json.loads(run("--format", "sarif", *args).stdout)
+    from tests.test_checker_samples import REPORT_SCHEMA, SARIF_SCHEMA
+    import jsonschema
+
+    sarif_schema = jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text("utf-8")),
+                                              format_checker=jsonschema.FormatChecker())
+    assert not list(sarif_schema.iter_errors(sarif))
+    jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text("utf-8"))).validate(doc)
     (res,) = sarif["runs"][0]["results"]
     assert (res["ruleId"], res["level"]) == ("history-diverges", "error")
     assert sarif["runs"][0]["invocations"][0]["exitCode"] == 1
