@@ -25,6 +25,7 @@ The specification is Golem's behaviour (see the project's notes):
 from __future__ import annotations
 
 import base64
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -345,6 +346,9 @@ def revert(worker: Worker, *, to_index: int | None = None,
         last_invocations: drop the last N invocations (with everything recorded after them).
 
     Reverting past a successful update undoes it: the worker goes back to the earlier revision.
+    An index inside an invocation drops that invocation whole: without its outcome it could
+    never be replayed, and the oplog would hold an invocation that never ends followed by others
+    (which reading a saved oplog refuses, see :mod:`pytest_hotupdate.oplog`).
     """
     if (to_index is None) == (last_invocations is None):
         raise UpdateError("revert needs exactly one of to_index or last_invocations")
@@ -361,6 +365,7 @@ def revert(worker: Worker, *, to_index: int | None = None,
                 raise UpdateError(f"cannot drop {last_invocations!r} invocations "
                                   f"(the oplog has {len(starts)})")
             cut = starts[len(starts) - last_invocations] if last_invocations else len(entries)
+        cut = _outside_invocations(entries, cut)
         dropped = entries[cut:]
         del entries[cut:]
         try:
@@ -369,6 +374,17 @@ def revert(worker: Worker, *, to_index: int | None = None,
             entries.extend(dropped)  # nothing lost: put the history back and rebuild it
             worker.recover()
             raise
+
+
+def _outside_invocations(entries: list[Entry], cut: int) -> int:
+    """``cut``, or the start of the invocation it falls inside."""
+    start: int | None = None
+    for index, entry in enumerate(itertools.islice(entries, cut)):
+        if isinstance(entry, Invocation):
+            start = index
+        elif isinstance(entry, (Completed, Failed)):
+            start = None
+    return cut if start is None else start
 
 
 def swap(worker: Worker, target_revision: int) -> UpdateOutcome:
