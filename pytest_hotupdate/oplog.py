@@ -42,10 +42,9 @@ that need every outcome, such as :func:`pytest_hotupdate.update.replay_history`,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Iterator
@@ -215,9 +214,8 @@ def entry_from_dict(data: dict[str, Any], where: str = "", line: int = 0) -> Ent
         raise OplogError(f"{where}:{line}: bad `{kind}` entry: {message}", where, line) from None
     _check_field_types(entry, where, line)
     if isinstance(entry, PendingUpdate) and entry.snapshot is not None:
-        try:
-            base64.b64decode(entry.snapshot, validate=True)
-        except (binascii.Error, ValueError):
+        # Checked without decoding: snapshots may be hundreds of MiB.
+        if len(entry.snapshot) % 4 or not _BASE64.fullmatch(entry.snapshot):
             raise OplogError(
                 f"{where}:{line}: `pending-update` field `snapshot` is not valid base64",
                 where, line) from None
@@ -228,6 +226,8 @@ def entry_from_dict(data: dict[str, Any], where: str = "", line: int = 0) -> Ent
             f"{entry.target_revision}", where, line)
     return entry
 
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "function": (str,),

@@ -78,7 +78,8 @@ class HotUpdateConfig:
     record_dir: Path | None = None
     #: Recorded histories to replay (``--hotupdate-replay``), or None.
     replay_dir: Path | None = None
-    #: Candidate revisions for the replay: component name -> file; key ``""`` = any component.
+    #: Candidate revisions for the replay: component name -> file; key ``""`` = the one
+    #: component without a named candidate (see ``assertions.match_histories``).
     against: Mapping[str, Path] = field(default_factory=dict)
     #: Update modes the ``hotupdate`` marker uses unless it names its own.
     modes: tuple[str, ...] = ("automatic", "manual")
@@ -334,8 +335,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption(
         "--hotupdate-against", action="append", dest="hotupdate_against", default=None,
         metavar="[NAME=]NEW.wasm",
-        help="the candidate revision recorded histories are replayed on (NAME=: only the "
-             "histories of component NAME; repeatable).")
+        help="the candidate revision recorded histories are replayed on, matched by the "
+             "component their header names (NAME=: the histories of component NAME; without "
+             "NAME=: those of the one component without a named candidate; repeatable).")
     parser.addini(
         "hotupdate_components", type="linelist", default=[],
         help="component revisions, one NAME=OLD.wasm,NEW.wasm[,...] per line (paths relative "
