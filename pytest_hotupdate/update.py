@@ -444,8 +444,10 @@ def replay_history(component: str | Path, oplog: str | Path, *,
     read (see :mod:`pytest_hotupdate.oplog`). Custom host imports need no Python
     implementation: every durable host call is answered from the log, and one the log does not
     have is a divergence. A history that ends inside an invocation replays up to it and is
-    reported ``unfinished``: an in-flight invocation is legitimate in a live oplog, but its
-    result is unknown, so it cannot verify the candidate.
+    reported ``unfinished``: an in-flight invocation is legitimate in a live oplog (Golem's
+    replay, reaching the end of the oplog before the invocation's finished marker, continues it
+    live; anything else in place of that marker is an "unexpected oplog entry"), but its result
+    is unknown, so it cannot verify the candidate.
 
     Args:
         expect_component: the component the history must be of (its header's ``component``).
