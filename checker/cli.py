@@ -3,12 +3,12 @@
 ::
 
     hotupdate-check OLD NEW [NEWER ...] [--format FMT] [--output FILE] [--fail-on LEVEL]
-                    [--host golem|wasmcloud|wasi] [--config FILE] [--history OPLOG ...]
+                    [--host golem|wasmcloud|wasi] [--config FILE] [--history OPLOG|DIR ...]
     hotupdate-check --samples counter          # the bundled sample's revisions, in order
     hotupdate-check --list-rules | --explain RULE | --version
 
-Exit status: 0 nothing at or above ``--fail-on``; 1 findings at or above it; 2 bad invocation
-or unreadable input (one line on stderr naming the file and why).
+Exit status: 0 nothing at or above ``--fail-on``; 1 findings at or above it, or a recorded
+history that diverges (unless ``--fail-on never``); 2 bad invocation or unreadable input (one line on stderr naming the file and why).
 
 This module is imported by the console script, so it imports nothing at module level: click
 and the checker are imported inside :func:`main`/:func:`command`, and ``--version`` alone never
@@ -119,9 +119,11 @@ def _build_command() -> click.Command:
                   help="Host profile for import checks [default: golem, or the config's].")
     @click.option("--config", "config_path", metavar="FILE",
                   help="TOML file with [tool.hotupdate] (default: the nearest pyproject.toml).")
-    @click.option("--history", multiple=True, metavar="OPLOG",
-                  help="Recorded oplog to replay on the new revision (repeatable): the "
-                       "automatic verdict becomes replay-verified or diverges.")
+    @click.option("--history", multiple=True, metavar="OPLOG|DIR",
+                  help="Recorded oplog (or a directory of *.oplog.jsonl) of the compared "
+                       "component, replayed on the new revision (repeatable): the automatic "
+                       "verdict becomes replay-verified or diverges; a divergence fails the "
+                       "run unless --fail-on never.")
     @click.option("--world", metavar="NAME",
                   help="World to check in WIT inputs whose package has several.")
     @click.option("--chain", is_flag=True,

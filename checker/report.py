@@ -5,7 +5,8 @@ choices). Each takes a :class:`~checker.result.Report` and returns text.
 - ``json``: versioned, documented by ``checker/report.schema.json`` (:data:`SCHEMA_ID`).
 - ``markdown``: for pull-request comments and job summaries.
 - ``sarif``: SARIF 2.1.0, for code-scanning dashboards.
-- ``junit``: JUnit XML, one test case per finding (failed when at or above ``--fail-on``).
+- ``junit``: JUnit XML, one test case per finding (failed when at or above ``--fail-on``) and
+  per recorded history (failed when it diverges, unless ``--fail-on never``).
 - ``github``: GitHub Actions workflow commands (``::error ...``) that annotate the run.
 """
 
@@ -16,7 +17,7 @@ import json
 from collections.abc import Callable
 
 from .findings import Finding
-from .result import PairResult, Report
+from .result import HistoryResult, PairResult, Report
 from .rules import RULES, Severity, get_rule
 
 __all__ = ["RENDERERS", "SCHEMA_ID", "SCHEMA_VERSION", "Format", "render", "report_dict"]
@@ -112,9 +113,15 @@ def render_text(report: Report, color: bool = False) -> str:
     threshold = report.fail_on.value if report.fail_on else "never"
     lines.append(
         f"{len(report.pairs)} pair(s) checked; {len(failing)} finding(s) at or above "
-        f"--fail-on {threshold}: exit {report.exit_code}"
+        f"--fail-on {threshold}{_diverging_note(report)}: exit {report.exit_code}"
     )
     return "\n".join(lines) + "\n"
+
+
+def _diverging_note(report: Report) -> str:
+    """``, 1 diverging history(ies)`` for the summary lines (empty when none diverges)."""
+    count = len(report.diverging())
+    return f", {count} diverging history(ies)" if count else ""
 
 
 # --------------------------------------------------------------------------- json
@@ -175,6 +182,11 @@ def render_markdown(report: Report, color: bool = False) -> str:
                 )
         else:
             out.append("No findings.")
+        if pair.automatic.histories:
+            out += ["", "Recorded histories (replayed on the new revision):", ""]
+            out += [f"- `{_md(h.path)}`: {h.invocations} invocation(s), "
+                    + ("ok" if h.ok else f"**diverges**: {_md(h.divergence or '')}")
+                    for h in pair.automatic.histories]
         if pair.suppressed:
             out += ["", "Suppressed:", ""]
             out += [f"- `{s.finding.rule_id}` `{_md(s.finding.path)}`: {_md(s.reason)}"
@@ -182,8 +194,8 @@ def render_markdown(report: Report, color: bool = False) -> str:
         out.append("")
     threshold = report.fail_on.value if report.fail_on else "never"
     out.append(
-        f"{len(report.failing())} finding(s) at or above `--fail-on {threshold}`; "
-        f"exit status {report.exit_code}."
+        f"{len(report.failing())} finding(s) at or above `--fail-on {threshold}`"
+        f"{_diverging_note(report)}; exit status {report.exit_code}."
     )
     return "\n".join(out) + "\n"
 
@@ -211,6 +223,24 @@ def _sarif_result(f: Finding, pair: PairResult, index: dict[str, int]) -> dict[s
         "properties": {"old": f.old, "new": f.new, "oldRevision": pair.old},
     }
     return result
+
+
+#: The ``ruleId`` of a diverging recorded history in SARIF (not a rule of the catalogue: it is
+#: a replay result, not a change between the two interfaces, and its severity is not
+#: configurable).
+HISTORY_DIVERGES = "history-diverges"
+
+
+def _sarif_divergence(h: HistoryResult, pair: PairResult) -> dict[str, object]:
+    return {
+        "ruleId": HISTORY_DIVERGES,
+        "level": "error",
+        "message": {"text": f"recorded history {h.path} diverges on {pair.new}: "
+                            f"{h.divergence or 'replay failed'}"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(h.path)}}}],
+        "properties": {"oldRevision": pair.old, "newRevision": pair.new,
+                       "invocations": h.invocations},
+    }
 
 
 def render_sarif(report: Report, color: bool = False) -> str:
@@ -242,6 +272,7 @@ def render_sarif(report: Report, color: bool = False) -> str:
             r = _sarif_result(s.finding, pair, index)
             r["suppressions"] = [{"kind": "external", "justification": s.reason}]
             results.append(r)
+        results += [_sarif_divergence(h, pair) for h in pair.automatic.histories if not h.ok]
     doc = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -299,6 +330,22 @@ def render_junit(report: Report, color: bool = False) -> str:
             else:
                 cases.append(f"{case}>\n      <system-out>{escape(f.severity.value + ': ' + text)}"
                              "</system-out>\n    </testcase>")
+        for h in pair.automatic.histories:
+            case = (f'    <testcase classname={quoteattr(TOOL + ".history")} '
+                    f'name={quoteattr(h.path)}')
+            if h.ok:
+                cases.append(f"{case}>\n      <system-out>{escape(f'{h.invocations} invocation(s) replayed')}"
+                             "</system-out>\n    </testcase>")
+                continue
+            text = f"{h.path} diverges on {pair.new}: {h.divergence or 'replay failed'}"
+            if report.fail_on is not None:  # a divergence is an error at every --fail-on
+                pair_failures += 1
+                cases.append(
+                    f"{case}>\n      <failure message={quoteattr(h.divergence or 'diverges')} "
+                    f"type=\"error\">{escape(text)}</failure>\n    </testcase>")
+            else:
+                cases.append(f"{case}>\n      <system-out>{escape('error: ' + text)}"
+                             "</system-out>\n    </testcase>")
         for label, verdict in (("automatic update", pair.automatic), ("manual update", pair.manual)):
             cases.append(
                 f"    <testcase classname={quoteattr(TOOL + '.verdict')} "
@@ -347,6 +394,13 @@ def render_github(report: Report, color: bool = False) -> str:
                 f"::{_GH_COMMAND[f.severity]} {props}::"
                 + _gh_data(f"{f.path}{_change(f)}: {f.message} [{f.fingerprint}]")
             )
+        for h in pair.automatic.histories:
+            if not h.ok:
+                props = (f"file={_gh_prop(h.path)},"
+                         f"title={_gh_prop(f'history diverges ({pair.old} -> {pair.new})')}")
+                lines.append(f"::error {props}::"
+                             + _gh_data(f"recorded history {h.path} diverges on {pair.new}: "
+                                        f"{h.divergence or 'replay failed'}"))
         summary = (f"automatic: {pair.automatic.value} ({pair.automatic.reason}); "
                    f"manual: {pair.manual.value} ({pair.manual.reason})")
         lines.append(
@@ -356,7 +410,7 @@ def render_github(report: Report, color: bool = False) -> str:
     threshold = report.fail_on.value if report.fail_on else "never"
     lines.append(
         f"hotupdate-check: {len(report.pairs)} pair(s), {len(report.failing())} finding(s) at or "
-        f"above --fail-on {threshold}: exit {report.exit_code}"
+        f"above --fail-on {threshold}{_diverging_note(report)}: exit {report.exit_code}"
     )
     return "\n".join(lines) + "\n"
 

@@ -143,7 +143,17 @@ class Report:
         rank = self.fail_on.rank
         return [f for p in self.pairs for f in p.findings if f.severity.rank >= rank]
 
+    def diverging(self) -> list[tuple[PairResult, HistoryResult]]:
+        """Recorded histories that diverge on a pair's new revision (``--history``). A
+        divergence is an error-level result: it fails the run at every ``fail_on`` but
+        ``never``, in every format."""
+        return [(p, h) for p in self.pairs for h in p.automatic.histories if not h.ok]
+
+    def failing_histories(self) -> list[tuple[PairResult, HistoryResult]]:
+        """The diverging histories that fail the run (none with ``fail_on`` ``never``)."""
+        return [] if self.fail_on is None else self.diverging()
+
     @property
     def exit_code(self) -> int:
-        """0 when nothing is at or above ``fail_on``, else 1."""
-        return 1 if self.failing() else 0
+        """0 when nothing is at or above ``fail_on`` and no history diverges, else 1."""
+        return 1 if self.failing() or self.failing_histories() else 0

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import HotUpdateError, InvocationError
-from .oplog import Completed, Failed, oplog_component
+from .errors import HistoryMatchError, HotUpdateError, InvocationError, OplogError
+from .oplog import Completed, Failed, read_header
 from .runtime import Runtime
 from .snapshot import Snapshot, find_load, find_save, snapshot_from_save
 from .update import UpdateOutcome, replay_history
@@ -35,12 +35,15 @@ from .values import wave_encode
 from .worker import Worker, group_invocations, recovery_point
 
 __all__ = [
+    "HistoryMatch",
     "HistoryReplay",
     "assert_histories_replay",
     "assert_snapshot_roundtrip",
     "assert_state_preserved",
     "assert_update_fails",
     "assert_update_succeeds",
+    "history_files",
+    "match_histories",
     "replay_histories",
 ]
 
@@ -240,6 +243,68 @@ class HistoryReplay:
     divergence: str | None
     #: How many recorded invocations were read.
     invocations: int
+    #: Why the history could not be read (one line naming the file and line), or None.
+    error: str | None = None
+    #: The invocation the history ends inside (its result cannot be verified), or None.
+    unfinished: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryMatch:
+    """A recorded history and the candidate revision it is replayed on."""
+
+    #: The oplog file.
+    history: Path
+    #: The component its header names ("" when the header cannot be read).
+    component: str
+    #: The candidate for that component, or None (none given for it).
+    against: Path | None
+    #: Why the header cannot be read (one line naming the file and line), or None.
+    error: str | None = None
+
+
+def history_files(sources: str | Path | Iterable[str | Path]) -> list[Path]:
+    """Oplog files: the files given, and ``*.oplog.jsonl`` under the directories (recursively,
+    sorted)."""
+    paths = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    files: list[Path] = []
+    for source in map(Path, paths):
+        files.extend(sorted(source.rglob("*.oplog.jsonl")) if source.is_dir() else [source])
+    return files
+
+
+def match_histories(files: Iterable[Path], against: str | Path | Mapping[str, str | Path]
+                    ) -> list[HistoryMatch]:
+    """Match each history to a candidate by the component its header names.
+
+    ``against`` maps component names to candidates; the key ``""`` (or a plain path) is a
+    candidate for the components without a named one, allowed only when their histories all
+    name one component: replaying one component's history on another is never meaningful.
+
+    Raises:
+        HistoryMatchError: an unnamed candidate for histories of several components.
+    """
+    if isinstance(against, Mapping):
+        named = {name: Path(path) for name, path in against.items() if name}
+        unnamed = Path(against[""]) if "" in against else None
+    else:
+        named, unnamed = {}, Path(against)
+    matches = []
+    for file in files:
+        try:
+            matches.append(HistoryMatch(file, read_header(file).component, None))
+        except OplogError as error:
+            matches.append(HistoryMatch(file, "", None, str(error)))
+    if unnamed is not None:
+        others = sorted({m.component for m in matches if m.error is None and m.component not in named})
+        if len(others) > 1:
+            raise HistoryMatchError(
+                f"candidate {unnamed} is given without a component name, but the histories are "
+                f"of {len(others)} components without one ({', '.join(others)}): give "
+                "NAME=FILE for each")
+    return [m if m.error is not None else
+            HistoryMatch(m.history, m.component, named.get(m.component, unnamed))
+            for m in matches]
 
 
 def replay_histories(histories: str | Path | Iterable[str | Path],
@@ -250,28 +315,33 @@ def replay_histories(histories: str | Path | Iterable[str | Path],
     Args:
         histories: oplog files, or directories searched for ``*.oplog.jsonl`` (recursively).
         against: the candidate ``.wasm`` for every history, or a mapping component name ->
-            candidate (histories of other components are reported with ``against=None``).
+            candidate (histories of other components are reported with ``against=None``);
+            see :func:`match_histories`.
         runtime: the engine and compile cache to use (default: a new one).
+
+    A history that cannot be read is reported with ``error`` (and ``ok`` False), one that
+    ends inside an invocation with ``unfinished`` (and ``ok`` False).
+
+    Raises:
+        HistoryMatchError: a candidate without a component name for several components.
     """
     runtime = runtime or Runtime()
-    sources = [histories] if isinstance(histories, (str, Path)) else list(histories)
-    files: list[Path] = []
-    for source in map(Path, sources):
-        files.extend(sorted(source.rglob("*.oplog.jsonl")) if source.is_dir() else [source])
     results = []
-    for file in files:
-        component = oplog_component(file)
-        if isinstance(against, Mapping):
-            candidate = against.get(component)
-            candidate = Path(candidate) if candidate is not None else None
-        else:
-            candidate = Path(against)
-        if candidate is None:
-            results.append(HistoryReplay(file, component, None, False, None, 0))
+    for match in match_histories(history_files(histories), against):
+        if match.error is not None or match.against is None:
+            results.append(HistoryReplay(match.history, match.component, None, False, None, 0,
+                                         match.error))
             continue
-        result = replay_history(candidate, file, runtime=runtime)
-        results.append(HistoryReplay(file, component, candidate, result.ok, result.divergence,
-                                     result.invocations))
+        try:
+            result = replay_history(match.against, match.history, runtime=runtime,
+                                    expect_component=match.component)
+        except OplogError as error:
+            results.append(HistoryReplay(match.history, match.component, match.against, False,
+                                         None, 0, str(error)))
+            continue
+        results.append(HistoryReplay(match.history, match.component, match.against, result.ok,
+                                     result.divergence, result.invocations,
+                                     unfinished=result.unfinished))
     return results
 
 
@@ -288,13 +358,15 @@ def assert_histories_replay(histories: str | Path | Iterable[str | Path],
     if bad:
         lines = [f"{len(bad)} of {len(results)} recorded histories do not replay:"]
         for r in bad:
-            if r.against is None:
+            if r.error is not None:
+                lines.append(f"  {r.history}: unreadable: {r.error}")
+            elif r.against is None:
                 lines.append(f"  {r.history} ({r.component}): no candidate revision given for "
                              f"component {r.component!r}")
             else:
                 lines.append(f"  {r.history} ({r.component}, {r.invocations} invocation(s)) on "
                              f"{r.against.name}:")
-                lines.append(f"    {r.divergence}")
+                lines.append(f"    {r.divergence or r.unfinished}")
         raise AssertionError("\n".join(lines))
     return results
 

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any
 import wasmtime
 from wasmtime.component import Component, ComponentInstanceType, FuncType
 
+from .atomic import atomic_writer
 from .errors import ComponentLoadError, InvocationError
 from .values import WitType, func_signature
 
@@ -497,17 +497,10 @@ def read_component_file(path: Path) -> bytes:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (readers never see a
-    partial file, even across processes)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically and durably (readers never see a partial file,
+    even across processes; see :mod:`pytest_hotupdate.atomic`)."""
+    with atomic_writer(path) as out:
+        out.write(data)
 
 
 def describe(

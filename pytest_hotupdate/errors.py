@@ -56,6 +56,11 @@ class OplogError(HotUpdateError):
         self.line = line
 
 
+class HistoryMatchError(HotUpdateError):
+    """Recorded histories that cannot be matched to candidate revisions: a candidate given
+    without a component name for histories of several components."""
+
+
 class InvocationError(HotUpdateError):
     """An invocation that failed: trap, deadline, memory limit, missing function, bad arguments.
 

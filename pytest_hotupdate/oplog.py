@@ -16,19 +16,43 @@ Entry kinds:
 - ``pending-update``, ``successful-update``, ``failed-update``: update records (``target_revision``,
   ``mode``, ``details``, ``at``).
 
-Files are read as a stream (never loaded whole) and written atomically (temporary file, rename).
+Files are read as a stream (never loaded whole) and written atomically and durably (temporary
+file, fsync, rename: :mod:`pytest_hotupdate.atomic`).
+
+Reading validates each line and the file's structure while streaming; the first problem raises
+one :class:`~pytest_hotupdate.errors.OplogError` naming the file and line:
+
+- the header: a JSON object with ``oplog`` (a supported version), ``component`` (a non-empty
+  string) and ``revision`` (an integer >= 0); with ``expect_component``, it must name that one;
+- every line is JSON that Python can read (integers within ``sys.get_int_max_str_digits()``
+  digits, nesting within the recursion limit; WAVE values are strings, so real entries nest
+  two levels), with only the fields the file format defines (never the in-memory ``native``
+  caches) and ``snapshot`` in valid base64;
+- ``completed``/``failed`` close the open invocation (one outcome per invocation); an
+  ``invocation`` never starts while another has no outcome; a ``host-call`` is inside an
+  invocation, or before the first one (made while the worker was instantiated);
+- a ``successful-update`` answers a ``pending-update`` to the same revision and mode (a manual
+  one carrying a snapshot); a ``pending-update`` targets another revision than the current one;
+  a ``failed-update`` may stand alone (a manual update fails before its request when the old
+  revision cannot save a snapshot).
+
+A file may end inside an invocation (the worker was saved while the invocation ran); readers
+that need every outcome, such as :func:`pytest_hotupdate.update.replay_history`, report it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
+import stat
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, TextIO
 
+from .atomic import atomic_writer
 from .errors import OplogError
 
 OPLOG_FORMAT_VERSION = 1
@@ -171,6 +195,10 @@ def entry_from_dict(data: dict[str, Any], where: str = "", line: int = 0) -> Ent
             f"{where}:{line}: unknown oplog entry kind {kind!r} (known: {known})", where, line
         )
     fields = {k: v for k, v in data.items() if k != "kind"}
+    if "native" in fields:  # an in-memory cache, never written: a file must not inject one
+        raise OplogError(
+            f"{where}:{line}: bad `{kind}` entry: unexpected field `native` (not part of the "
+            "file format)", where, line)
     for name in _TUPLE_FIELDS:
         if name in fields:
             value = fields[name]
@@ -185,8 +213,21 @@ def entry_from_dict(data: dict[str, Any], where: str = "", line: int = 0) -> Ent
         message = str(error).split("__init__() ", 1)[-1]
         raise OplogError(f"{where}:{line}: bad `{kind}` entry: {message}", where, line) from None
     _check_field_types(entry, where, line)
+    if isinstance(entry, PendingUpdate) and entry.snapshot is not None:
+        # Checked without decoding: snapshots may be hundreds of MiB.
+        if len(entry.snapshot) % 4 or not _BASE64.fullmatch(entry.snapshot):
+            raise OplogError(
+                f"{where}:{line}: `pending-update` field `snapshot` is not valid base64",
+                where, line) from None
+    if isinstance(entry, (PendingUpdate, SuccessfulUpdate, FailedUpdate)) \
+            and entry.target_revision < 0:
+        raise OplogError(
+            f"{where}:{line}: `{entry.kind}` field `target_revision` must be >= 0, got "
+            f"{entry.target_revision}", where, line)
     return entry
 
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "function": (str,),
@@ -257,18 +298,10 @@ class Oplog:
 def write_oplog(
     path: str | os.PathLike[str], header: OplogHeader, entries: Iterable[Entry]
 ) -> None:
-    """Stream ``entries`` to ``path`` via a temporary file renamed into place."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            _write_lines(out, header, entries)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Stream ``entries`` to ``path`` atomically and durably (see :mod:`pytest_hotupdate.atomic`:
+    temporary file, fsync, rename; temporaries of killed writers are removed)."""
+    with atomic_writer(path, text=True) as out:
+        _write_lines(out, header, entries)
 
 
 def _write_lines(out: TextIO, header: OplogHeader, entries: Iterable[Entry]) -> None:
@@ -278,14 +311,42 @@ def _write_lines(out: TextIO, header: OplogHeader, entries: Iterable[Entry]) -> 
         out.write(dumps(entry_to_dict(entry), ensure_ascii=False) + "\n")
 
 
-def read_oplog(path: str | os.PathLike[str]) -> tuple[OplogHeader, Iterator[Entry]]:
+def read_oplog(
+    path: str | os.PathLike[str], *, expect_component: str | None = None
+) -> tuple[OplogHeader, Iterator[Entry]]:
     """Open an oplog file: return its header and a lazy iterator over its entries.
 
-    The header is checked at once; entries are parsed as the iterator advances, and a malformed
-    line raises :class:`OplogError` with its 1-based line number.
+    The header is checked at once (with ``expect_component``, it must name that component);
+    entries are parsed and their structure validated as the iterator advances (see the module
+    docstring), and the first problem raises :class:`OplogError` with its 1-based line number.
     """
+    handle, header = _open(path)
+    where = str(path)
+    if expect_component is not None and header.component != expect_component:
+        handle.close()
+        raise OplogError(
+            f"{where}:1: a history of component {header.component!r}, not of "
+            f"{expect_component!r}", where, 1)
+    return header, _iter_entries(handle, where, header)
+
+
+def read_header(path: str | os.PathLike[str]) -> OplogHeader:
+    """Only the header of an oplog file (checked as :func:`read_oplog` does)."""
+    handle, header = _open(path)
+    handle.close()
+    return header
+
+
+#: Longest header line read (a header is about 100 bytes; this bounds reading a file that is
+#: not an oplog at all).
+MAX_HEADER_BYTES = 64 * 1024
+
+
+def _open(path: str | os.PathLike[str]) -> tuple[BinaryIO, OplogHeader]:
     where = str(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            raise OplogError(f"{where}: not a regular file", where)  # a FIFO would block
         handle = open(path, "rb")  # decoded line by line, so a bad byte gets its line number
     except FileNotFoundError:
         raise OplogError(f"{where}: no such oplog file", where) from None
@@ -294,23 +355,20 @@ def read_oplog(path: str | os.PathLike[str]) -> tuple[OplogHeader, Iterator[Entr
     except OSError as error:
         raise OplogError(f"{where}: cannot read: {error.strerror}", where) from None
     try:
-        first = _decode(handle.readline(), where, 1)
-        header = _parse_header(first, where)
+        first = handle.readline(MAX_HEADER_BYTES + 1)
+        if len(first) > MAX_HEADER_BYTES:
+            raise OplogError(f"{where}:1: header line longer than {MAX_HEADER_BYTES} bytes: "
+                             "not an oplog file", where, 1)
+        return handle, _parse_header(_decode(first, where, 1), where)
     except BaseException:
         handle.close()
         raise
-    return header, _iter_entries(handle, where)
 
 
 def oplog_component(path: str | os.PathLike[str]) -> str:
-    """The component an oplog file's header names, or ``""`` when the file cannot be read (a
-    full read with :func:`read_oplog` reports why)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            header = json.loads(handle.readline())
-        return str(header.get("component", "")) if isinstance(header, dict) else ""
-    except (OSError, ValueError):
-        return ""
+    """The component an oplog file's header names; :class:`OplogError` (with the line) when
+    the header cannot be read."""
+    return read_header(path).component
 
 
 def _parse_header(line: str, where: str) -> OplogHeader:
@@ -340,17 +398,33 @@ def _parse_header(line: str, where: str) -> OplogHeader:
         raise OplogError(
             f"{where}:1: header needs `component` (string) and `revision` (integer)", where, 1
         )
+    if not component.strip():
+        raise OplogError(f"{where}:1: header `component` is empty", where, 1)
+    if revision < 0:
+        raise OplogError(f"{where}:1: header `revision` must be >= 0, got {revision}", where, 1)
     worker = data.get("worker", "")
     return OplogHeader(component, revision, worker if isinstance(worker, str) else "")
 
 
 def _parse_json(line: str, where: str, number: int) -> Any:
+    if line.startswith("\ufeff"):
+        raise OplogError(
+            f"{where}:{number}: starts with a byte-order mark (U+FEFF); oplog files are UTF-8 "
+            "without one", where, number)
     try:
         return json.loads(line)
     except json.JSONDecodeError as error:
         raise OplogError(
             f"{where}:{number}: malformed JSON at column {error.colno}: {error.msg}", where, number
         ) from None
+    except RecursionError:
+        raise OplogError(
+            f"{where}:{number}: JSON nested too deeply to read (limit: Python's recursion "
+            f"limit, {sys.getrecursionlimit()})", where, number) from None
+    except ValueError as error:  # an integer beyond Python's conversion limit
+        reason = " ".join(str(error).split(";")[0].split())
+        raise OplogError(f"{where}:{number}: unreadable JSON value: {reason}", where,
+                         number) from None
 
 
 def _decode(raw: bytes, where: str, number: int) -> str:
@@ -365,10 +439,65 @@ def _decode(raw: bytes, where: str, number: int) -> str:
         ) from None
 
 
-def _iter_entries(handle: BinaryIO, where: str) -> Iterator[Entry]:
+def _iter_entries(handle: BinaryIO, where: str, header: OplogHeader) -> Iterator[Entry]:
+    structure = _Structure(where, header.revision)
     with handle:
         for number, raw in enumerate(handle, start=2):
             line = _decode(raw, where, number).rstrip("\r\n")
             if not line.strip():
                 continue
-            yield entry_from_dict(_parse_json(line, where, number), where, number)
+            entry = entry_from_dict(_parse_json(line, where, number), where, number)
+            structure.check(entry, number)
+            yield entry
+
+
+class _Structure:
+    """The structural rules of the module docstring, checked one entry at a time."""
+
+    def __init__(self, where: str, revision: int) -> None:
+        self.where = where
+        self.revision = revision
+        self.open: int | None = None  # line of the invocation without an outcome yet
+        self.closed: tuple[int, int] | None = None  # (invocation line, outcome line), last one
+        self.pending: dict[tuple[int, str], bool] = {}  # (target, mode) -> carries a snapshot
+
+    def fail(self, number: int, message: str) -> OplogError:
+        return OplogError(f"{self.where}:{number}: {message}", self.where, number)
+
+    def check(self, entry: Entry, number: int) -> None:
+        if isinstance(entry, Invocation):
+            if self.open is not None:
+                raise self.fail(number, f"invocation starts while the invocation of line "
+                                        f"{self.open} has no outcome (completed or failed)")
+            self.open = number
+        elif isinstance(entry, (Completed, Failed)):
+            if self.open is None:
+                if self.closed is not None:
+                    raise self.fail(number, f"`{entry.kind}` without an invocation: the "
+                                            f"invocation of line {self.closed[0]} already "
+                                            f"ended at line {self.closed[1]}")
+                raise self.fail(number, f"`{entry.kind}` without an invocation")
+            self.closed, self.open = (self.open, number), None
+        elif isinstance(entry, HostCall):
+            if self.open is None and self.closed is not None:
+                raise self.fail(number, f"host call {entry.function} outside any invocation "
+                                        f"(after the invocation of line {self.closed[0]} "
+                                        "ended)")
+        elif isinstance(entry, PendingUpdate):
+            if entry.target_revision == self.revision:
+                raise self.fail(number, f"pending-update to revision {entry.target_revision}, "
+                                        "the revision the worker already runs")
+            self.pending[(entry.target_revision, entry.mode)] = entry.snapshot is not None
+        elif isinstance(entry, SuccessfulUpdate):
+            key = (entry.target_revision, entry.mode)
+            if key not in self.pending:
+                raise self.fail(number, f"successful-update to revision {entry.target_revision} "
+                                        f"({entry.mode}) answers no pending-update")
+            if entry.mode == "manual" and not self.pending[key]:
+                raise self.fail(number, f"successful manual update to revision "
+                                        f"{entry.target_revision}: its pending-update carries "
+                                        "no snapshot")
+            del self.pending[key]
+            self.revision = entry.target_revision
+        elif isinstance(entry, FailedUpdate):
+            self.pending.pop((entry.target_revision, entry.mode), None)

@@ -78,7 +78,8 @@ class HotUpdateConfig:
     record_dir: Path | None = None
     #: Recorded histories to replay (``--hotupdate-replay``), or None.
     replay_dir: Path | None = None
-    #: Candidate revisions for the replay: component name -> file; key ``""`` = any component.
+    #: Candidate revisions for the replay: component name -> file; key ``""`` = the one
+    #: component without a named candidate (see ``assertions.match_histories``).
     against: Mapping[str, Path] = field(default_factory=dict)
     #: Update modes the ``hotupdate`` marker uses unless it names its own.
     modes: tuple[str, ...] = ("automatic", "manual")
@@ -334,8 +335,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption(
         "--hotupdate-against", action="append", dest="hotupdate_against", default=None,
         metavar="[NAME=]NEW.wasm",
-        help="the candidate revision recorded histories are replayed on (NAME=: only the "
-             "histories of component NAME; repeatable).")
+        help="the candidate revision recorded histories are replayed on, matched by the "
+             "component their header names (NAME=: the histories of component NAME; without "
+             "NAME=: those of the one component without a named candidate; repeatable).")
     parser.addini(
         "hotupdate_components", type="linelist", default=[],
         help="component revisions, one NAME=OLD.wasm,NEW.wasm[,...] per line (paths relative "
@@ -506,32 +508,55 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 class HistoryReplayItem(pytest.Item):
-    """One recorded history replayed on a candidate revision (``--hotupdate-replay``)."""
+    """One recorded history replayed on a candidate revision (``--hotupdate-replay``).
+
+    It fails when the history diverges, cannot be read (``unreadable``: the file and line),
+    or ends inside an invocation (its result cannot be verified); it is skipped only when no
+    candidate was given for the component its header names."""
 
     def __init__(self, *, history: Path, against: Path | None, component: str,
-                 **kwargs: Any) -> None:
+                 unreadable: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.history = history
         self.against = against
         self.component = component
+        self.unreadable = unreadable
         self.add_marker("hotupdate_replay")
 
     def runtest(self) -> None:
+        from .errors import OplogError
+
+        if self.unreadable is not None:
+            self._record("unreadable")
+            raise _HistoryFailed(f"unreadable recorded history: {self.unreadable}")
         if self.against is None:
             pytest.skip(f"no --hotupdate-against revision for component {self.component!r}")
         from .update import replay_history
 
-        result = replay_history(self.against, self.history, runtime=_state(self.config).runtime)
-        self.user_properties.append((
-            REPLAY_PROPERTY,
-            f"{self.history} on {self.against}: "
-            + ("replayed" if result.ok else f"diverged: {result.divergence}")))
+        try:
+            result = replay_history(self.against, self.history,
+                                    runtime=_state(self.config).runtime,
+                                    expect_component=self.component)
+        except OplogError as error:
+            self._record("unreadable")
+            raise _HistoryFailed(f"unreadable recorded history: {error}") from None
+        self._record("replayed" if result.ok else
+                     f"diverged: {result.divergence}" if result.divergence is not None else
+                     f"unverified: {result.unfinished}")
+        where = f"recorded history {self.history} ({self.component}, {result.invocations} " \
+                "invocation(s))"
+        if result.divergence is not None:
+            raise _HistoryFailed(f"{where} diverges on {self.against}:\n  {result.divergence}")
         if not result.ok:
-            raise _HistoryDiverged(self, result.divergence or "", result.invocations)
+            raise _HistoryFailed(f"{where} cannot verify {self.against}:\n  {result.unfinished}")
+
+    def _record(self, outcome: str) -> None:
+        self.user_properties.append((REPLAY_PROPERTY, f"{self.history} on {self.against}: "
+                                                      f"{outcome}"))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
-        if isinstance(excinfo.value, _HistoryDiverged):
+        if isinstance(excinfo.value, _HistoryFailed):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo, style))
 
@@ -539,36 +564,33 @@ class HistoryReplayItem(pytest.Item):
         return self.history, None, f"replay {self.name}"
 
 
-class _HistoryDiverged(Exception):
-    def __init__(self, item: HistoryReplayItem, divergence: str, invocations: int) -> None:
-        super().__init__(
-            f"recorded history {item.history} ({item.component}, {invocations} invocation(s)) "
-            f"diverges on {item.against}:\n  {divergence}")
-
-
-def _histories(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(root.rglob(f"*{OPLOG_SUFFIX}"))
+class _HistoryFailed(Exception):
+    """A replay item's failure, shown as its message alone (no traceback)."""
 
 
 class HistoryReplays(pytest.Collector):
-    """The recorded histories of ``--hotupdate-replay``: one :class:`HistoryReplayItem` each."""
+    """The recorded histories of ``--hotupdate-replay``: one :class:`HistoryReplayItem` each,
+    matched to its candidate by the component its header names
+    (:func:`~pytest_hotupdate.assertions.match_histories`)."""
 
     def collect(self) -> list[HistoryReplayItem]:
-        from .oplog import oplog_component
+        from .assertions import history_files, match_histories
+        from .errors import HistoryMatchError
 
         settings = _state(self.config).settings
         root = settings.replay_dir
         assert root is not None
+        try:
+            matches = match_histories(history_files(root), settings.against)
+        except HistoryMatchError as error:
+            raise pytest.UsageError(f"--hotupdate-against: {error}") from None
         items = []
-        for history in _histories(root):
-            component = oplog_component(history)
-            against = settings.against.get(component, settings.against.get(""))
+        for match in matches:
+            history = match.history
             name = history.relative_to(root).as_posix() if history != root else history.name
             items.append(HistoryReplayItem.from_parent(
-                self, name=name, path=history, history=history, against=against,
-                component=component))
+                self, name=name, path=history, history=history, against=match.against,
+                component=match.component, unreadable=match.error))
         return items
 
 
@@ -825,6 +847,18 @@ def _reports(terminalreporter: Any) -> Iterator[pytest.TestReport]:
                 yield report
 
 
+def _replay_outcome(report: pytest.TestReport) -> str:
+    """DIVERGED, UNREADABLE or UNVERIFIED, from the replay item's recorded property
+    (``<history> on <candidate>: <outcome>``)."""
+    for name, value in report.user_properties:
+        if name == REPLAY_PROPERTY and isinstance(value, str):
+            if value.endswith(": unreadable"):
+                return "UNREADABLE"
+            if ": unverified: " in value and ": diverged: " not in value:
+                return "UNVERIFIED"
+    return "DIVERGED"
+
+
 def _collect(terminalreporter: Any) -> tuple[list[UpdateSummary], list[str],
                                              list[pytest.TestReport]]:
     # Under pytest-xdist the reports (and their user_properties) come from the workers.
@@ -891,14 +925,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
     if recorded:
         write(f"recorded {len(recorded)} worker oplog(s) in {settings.record_dir}")
     if replays:
-        diverged = [r for r in replays if r.failed]
+        failed = [(r, _replay_outcome(r)) for r in replays if r.failed]
         skipped = sum(1 for r in replays if r.skipped)
         against = ", ".join(f"{k + '=' if k else ''}{v}" for k, v in settings.against.items())
         text = (f"replayed {len(replays) - skipped} recorded histor"
                 f"{'y' if len(replays) - skipped == 1 else 'ies'} from {settings.replay_dir} on "
-                f"{against}: {len(diverged)} diverged")
+                f"{against}: {sum(1 for _, o in failed if o == 'DIVERGED')} diverged")
+        for outcome, why in (("UNREADABLE", "unreadable"), ("UNVERIFIED", "unverified")):
+            count = sum(1 for _, o in failed if o == outcome)
+            if count:
+                text += f", {count} {why}"
         if skipped:
             text += f", {skipped} skipped (no candidate revision for their component)"
         write(text)
-        for report in diverged:
-            write(f"  DIVERGED {report.nodeid.removeprefix('hotupdate-replay::')}")
+        for report, outcome in failed:
+            write(f"  {outcome} {report.nodeid.removeprefix('hotupdate-replay::')}")

@@ -25,6 +25,7 @@ The specification is Golem's behaviour (see the project's notes):
 from __future__ import annotations
 
 import base64
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,9 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import HotUpdateError, InvocationError, UpdateError
+from .errors import HotUpdateError, InvocationError, OplogError, UpdateError
 from .host import HostFunctions
 from .oplog import (
+    Completed,
     Entry,
     Failed,
     FailedUpdate,
@@ -364,6 +366,9 @@ def revert(worker: Worker, *, to_index: int | None = None,
         last_invocations: drop the last N invocations (with everything recorded after them).
 
     Reverting past a successful update undoes it: the worker goes back to the earlier revision.
+    An index inside an invocation drops that invocation whole: without its outcome it could
+    never be replayed, and the oplog would hold an invocation that never ends followed by others
+    (which reading a saved oplog refuses, see :mod:`pytest_hotupdate.oplog`).
     """
     if (to_index is None) == (last_invocations is None):
         raise UpdateError("revert needs exactly one of to_index or last_invocations")
@@ -381,6 +386,7 @@ def revert(worker: Worker, *, to_index: int | None = None,
                 raise UpdateError(f"cannot drop {last_invocations!r} invocations "
                                   f"(the oplog has {len(starts)})")
             cut = starts[len(starts) - last_invocations] if last_invocations else len(entries)
+        cut = _outside_invocations(entries, cut)
         dropped = entries[cut:]
         del entries[cut:]
         try:
@@ -389,6 +395,17 @@ def revert(worker: Worker, *, to_index: int | None = None,
             entries.extend(dropped)  # nothing lost: put the history back and rebuild it
             worker.recover()
             raise
+
+
+def _outside_invocations(entries: list[Entry], cut: int) -> int:
+    """``cut``, or the start of the invocation it falls inside."""
+    start: int | None = None
+    for index, entry in enumerate(itertools.islice(entries, cut)):
+        if isinstance(entry, Invocation):
+            start = index
+        elif isinstance(entry, (Completed, Failed)):
+            start = None
+    return cut if start is None else start
 
 
 def swap(worker: Worker, target_revision: int) -> UpdateOutcome:
@@ -424,56 +441,87 @@ class ReplayResult:
     """The outcome of replaying a recorded history on a component (see :func:`replay_history`).
 
     Attributes:
-        ok: the whole history replayed without divergence.
+        ok: the whole history replayed without divergence and every invocation's outcome was
+            recorded (so that every result was verified).
         divergence: one line describing the first divergence, or ``None``.
         invocations: how many recorded invocations were read.
+        unfinished: when the history ends inside an invocation (the worker was saved while it
+            ran): one line naming it, whose result cannot be verified (``ok`` is then False);
+            else ``None``.
     """
 
     ok: bool
     divergence: str | None
     invocations: int
+    unfinished: str | None = None
 
 
 def replay_history(component: str | Path, oplog: str | Path, *,
-                   runtime: Runtime | None = None) -> ReplayResult:
+                   runtime: Runtime | None = None,
+                   expect_component: str | None = None) -> ReplayResult:
     """Replay a recorded oplog file on ``component`` (a ``.wasm`` path), as an automatic update
     to it would, and report the first divergence.
 
-    The file is streamed (read twice, never held whole). Custom host imports need no Python
+    The file is streamed (read twice, never held whole) and its structure validated as it is
+    read (see :mod:`pytest_hotupdate.oplog`). Custom host imports need no Python
     implementation: every durable host call is answered from the log, and one the log does not
-    have is a divergence.
+    have is a divergence. A history that ends inside an invocation replays up to it and is
+    reported ``unfinished``: an in-flight invocation is legitimate in a live oplog (Golem's
+    replay, reaching the end of the oplog before the invocation's finished marker, continues it
+    live; anything else in place of that marker is an "unexpected oplog entry"), but its result
+    is unknown, so it cannot verify the candidate.
+
+    Args:
+        expect_component: the component the history must be of (its header's ``component``).
+
+    Raises:
+        OplogError: the file cannot be read, is malformed, or is of another component (one
+            line naming the file and line).
     """
     runtime = runtime or Runtime()
     from .golem.shims import adapt  # wasmtime-py 50 cannot pass two handles to the host
 
+    header, entries = read_oplog(oplog, expect_component=expect_component)
+    point = recovery_point(header, entries)  # reads the whole file first: malformed -> raise
     loaded = runtime.load(adapt(component))
-    header, entries = read_oplog(oplog)
-    point = recovery_point(header, entries)
     stubs = {imported.qualified_name: _not_in_the_log(imported.qualified_name)
              for (interface, _), imported in loaded.imports.items()
              if not (interface or "").startswith(("wasi:",))}
     worker = Worker(runtime, loaded, component_name=header.component, revision=point.revision,
                     name=header.worker or "replay", host_functions=HostFunctions.from_mapping(stubs))
     counted = _Counter()
-    _, entries = read_oplog(oplog)
+    _, entries = read_oplog(oplog, expect_component=expect_component)
     try:
         worker.replay_into(worker.build_incarnation(loaded, point.revision), point,
                            entries=counted.wrap(entries))
+    except OplogError:
+        raise  # the file changed between the two reads
     except HotUpdateError as error:
         return ReplayResult(False, str(error), counted.invocations)
     finally:
         worker.close()
+    if counted.open is not None:
+        number, function = counted.open
+        unfinished = (f"invocation #{number} {function} has no recorded outcome (the worker "
+                      "was saved while it ran): its result cannot be verified")
+        return ReplayResult(False, None, counted.invocations, unfinished)
     return ReplayResult(True, None, counted.invocations)
 
 
 class _Counter:
+    """Counts the invocations streamed past and remembers the one without an outcome."""
+
     def __init__(self) -> None:
         self.invocations = 0
+        self.open: tuple[int, str] | None = None  # (0-based number, function)
 
     def wrap(self, entries: Iterable[Entry]) -> Iterator[Entry]:
         for entry in entries:
             if isinstance(entry, Invocation):
+                self.open = (self.invocations, entry.function)
                 self.invocations += 1
+            elif isinstance(entry, (Completed, Failed)):
+                self.open = None
             yield entry
 
 

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hotupdate.assertions import match_histories
 from pytest_hotupdate.errors import HotUpdateError
 from pytest_hotupdate.host import SandboxGrants
 from pytest_hotupdate.oplog import read_oplog
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.runtime import Runtime
+from pytest_hotupdate.update import replay_history
 from pytest_hotupdate.worker import WorkerLimits
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
@@ -52,6 +54,8 @@ def _fifo(path: Path) -> Path:
 
 COMPONENT_HEADER = b"\0asm\x0d\x00\x01\x00"
 HEADER_LINE = '{"oplog": 1, "component": "counter", "revision": 0}'
+INVOCATION = '{"kind": "invocation", "function": "golem:counter/api.{increment}", "params": ["1"]}'
+COMPLETED = '{"kind": "completed", "result": "1"}'
 WASM_TOOLS = str(Path(sys.executable).with_name("wasm-tools"))
 
 
@@ -143,14 +147,56 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
         ("oplog header from a newer version", lambda: _read_all(
             _oplog(tmp / "new.jsonl", '{"oplog": 9, "component": "c", "revision": 0}'))),
         ("malformed oplog line", lambda: _read_all(
-            _oplog(tmp / "bad.jsonl", HEADER_LINE, '{"kind": "completed", "result": "1"}',
-                   '{"kind": "invocation", "function": '))),
+            _oplog(tmp / "bad.jsonl", HEADER_LINE, INVOCATION, '{"kind": "completed", "result": '))),
         ("oplog line that is not UTF-8", lambda: _read_all(
             _oplog(tmp / "latin1.jsonl", HEADER_LINE, b'{"kind": "log", "text": "caf\xe9"}'))),
         ("unknown oplog entry kind", lambda: _read_all(
             _oplog(tmp / "kind.jsonl", HEADER_LINE, '{"kind": "teleport"}'))),
         ("oplog entry field of the wrong type", lambda: _read_all(
-            _oplog(tmp / "type.jsonl", HEADER_LINE, '{"kind": "completed", "result": 5}'))),
+            _oplog(tmp / "type.jsonl", HEADER_LINE, INVOCATION, '{"kind": "completed", "result": 5}'))),
+        ("oplog that is not a regular file (FIFO)", lambda: _read_all(_fifo(tmp / "fifo.jsonl"))),
+        ("oplog header with a negative revision", lambda: _read_all(
+            _oplog(tmp / "rev.jsonl", '{"oplog": 1, "component": "counter", "revision": -7}'))),
+        ("oplog header with an empty component", lambda: _read_all(
+            _oplog(tmp / "noname.jsonl", '{"oplog": 1, "component": "", "revision": 0}'))),
+        ("oplog with a byte-order mark", lambda: _read_all(
+            _oplog(tmp / "bom.jsonl", b"\xef\xbb\xbf" + HEADER_LINE.encode()))),
+        ("oplog header line of 64 KiB without a newline", lambda: _read_all(
+            _write(tmp / "long.jsonl", b"x" * 70_000))),
+        ("oplog integer beyond Python's digit limit", lambda: _read_all(
+            _oplog(tmp / "digits.jsonl", '{"oplog": 1, "component": "c", "revision": '
+                   + "9" * 5000 + "}"))),
+        ("oplog line nested 100,000 deep", lambda: _read_all(
+            _oplog(tmp / "deep.jsonl", HEADER_LINE, "[" * 100_000 + "]" * 100_000))),
+        ("oplog entry with the in-memory field `native`", lambda: _read_all(
+            _oplog(tmp / "native.jsonl", HEADER_LINE, INVOCATION,
+                   '{"kind": "completed", "native": [0]}'))),
+        ("oplog snapshot that is not base64", lambda: _read_all(
+            _oplog(tmp / "b64.jsonl", HEADER_LINE, '{"kind": "pending-update", "target_revision": '
+                   '1, "mode": "manual", "at": 1, "snapshot": "%%%"}'))),
+        ("oplog completion without an invocation", lambda: _read_all(
+            _oplog(tmp / "orphan.jsonl", HEADER_LINE, '{"kind": "completed", "result": "1"}'))),
+        ("oplog with two completions of one invocation", lambda: _read_all(
+            _oplog(tmp / "twice.jsonl", HEADER_LINE, INVOCATION, COMPLETED, COMPLETED))),
+        ("oplog invocation inside an unfinished one", lambda: _read_all(
+            _oplog(tmp / "nested.jsonl", HEADER_LINE, INVOCATION, INVOCATION))),
+        ("oplog host call outside any invocation", lambda: _read_all(
+            _oplog(tmp / "outside.jsonl", HEADER_LINE, INVOCATION, COMPLETED,
+                   '{"kind": "host-call", "function": "wasi:random/random.{get-random-u64}", '
+                   '"result": "4"}'))),
+        ("oplog successful update without a pending one", lambda: _read_all(
+            _oplog(tmp / "fake.jsonl", HEADER_LINE, '{"kind": "successful-update", '
+                   '"target_revision": 99, "mode": "automatic", "at": 1}'))),
+        ("oplog update to the revision the worker runs", lambda: _read_all(
+            _oplog(tmp / "same.jsonl", HEADER_LINE, '{"kind": "pending-update", '
+                   '"target_revision": 0, "mode": "automatic", "at": 1}'))),
+        ("history of another component", lambda: replay_history(
+            counter, _oplog(tmp / "dice.oplog.jsonl", '{"oplog": 1, "component": "dice", '
+                            '"revision": 0}'), runtime=runtime, expect_component="counter")),
+        ("one unnamed candidate for histories of several components", lambda: match_histories(
+            [_oplog(tmp / "c.oplog.jsonl", HEADER_LINE),
+             _oplog(tmp / "d.oplog.jsonl", '{"oplog": 1, "component": "dice", "revision": 0}')],
+            tmp / "new.wasm")),
     ]
 
 

@@ -236,6 +236,137 @@ def test_history_file_missing(counter: dict[str, str], in_tmp: Path) -> None:
     assert_input_error(result, "missing.jsonl: no such file")
 
 
+@pytest.fixture(scope="module")
+def histories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real recorded histories: faulty v1 workers (``inc`` diverges on v2, ``get`` replays) and
+    a dice worker (another component)."""
+    from pytest_hotupdate.registry import Registry
+    from pytest_hotupdate.runtime import Runtime
+
+    folder = tmp_path_factory.mktemp("histories")
+    registry = Registry(Runtime())
+    registry.add("faulty", build("faulty", "v1"))
+    registry.add("dice", build("dice", "v1"))
+    inc = registry.worker("faulty", name="inc")
+    inc.invoke("golem:faulty/api.{increment}", 2)
+    inc.invoke("golem:faulty/api.{increment}", 3)
+    get = registry.worker("faulty", name="get")
+    get.invoke("golem:faulty/api.{get}")
+    idle = registry.worker("faulty", name="idle")
+    dice = registry.worker("dice", name="dice",
+                           host_functions={"golem:dice/oracle.{ask}": lambda question: 7})
+    dice.invoke("golem:dice/api.{consult}", "why")
+    out = {w.name: folder / "faulty" / f"{w.name}.oplog.jsonl" for w in (inc, get, idle)}
+    out["dice"] = folder / "dice.oplog.jsonl"
+    for worker in (inc, get, idle, dice):
+        worker.save_oplog(out[worker.name])
+    return out
+
+
+@pytest.fixture(scope="module")
+def faulty() -> tuple[str, str]:
+    return str(build("faulty", "v1")), str(build("faulty", "v2"))
+
+
+def test_a_diverging_history_fails_the_run_in_every_format(
+        histories: dict[str, Path], faulty: tuple[str, str], in_tmp: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    inc = str(histories["inc"])
+    args = ["--history", inc, *faulty]
+    for fail_on in ("error", "warning", "info"):
+        result = run("--fail-on", fail_on, *args)
+        assert result.exit_code == 1, result.output
+        assert "automatic: diverges" in result.stdout
+        assert result.stdout.rstrip().endswith(
+            f"0 finding(s) at or above --fail-on {fail_on}, 1 diverging history(ies): exit 1")
+    never = run("--fail-on", "never", *args)
+    assert never.exit_code == 0 and "automatic: diverges" in never.stdout
+    doc = json.loads(run("--format", "json", "--fail-on", "warning", *args).stdout)
+    assert doc["exit-code"] == 1
+    assert doc["pairs"][0]["verdicts"]["automatic"]["histories"][0]["ok"] is False
+    github = run("--format", "github", "--fail-on", "warning", *args)
+    assert github.exit_code == 1
+    errors = [line for line in github.stdout.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 1 and errors[0].startswith(f"::error file={inc.replace(':', '%3A')},")
+    assert "diverges on" in errors[0] and "expected 2, got 4" in errors[0]
+    junit = ET.fromstring(run("--format", "junit", "--fail-on", "warning", *args).stdout)
+    (case,) = [c for c in junit.iter("testcase") if c.get("classname") == "hotupdate-check.history"]
+    assert case.get("name") == inc and case.find("failure") is not None
+    assert junit.get("failures") == "1"
+    junit_never = ET.fromstring(run("--format", "junit", "--fail-on", "never", *args).stdout)
+    assert junit_never.get("failures") == "0"
+    sarif = json.loads(run("--format", "sarif", *args).stdout)
+    from tests.test_checker_samples import REPORT_SCHEMA, SARIF_SCHEMA
+    import jsonschema
+
+    sarif_schema = jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text("utf-8")),
+                                              format_checker=jsonschema.FormatChecker())
+    assert not list(sarif_schema.iter_errors(sarif))
+    jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text("utf-8"))).validate(doc)
+    (res,) = sarif["runs"][0]["results"]
+    assert (res["ruleId"], res["level"]) == ("history-diverges", "error")
+    assert sarif["runs"][0]["invocations"][0]["exitCode"] == 1
+    markdown = run("--format", "markdown", *args).stdout
+    assert "**diverges**" in markdown and "1 diverging history(ies); exit status 1." in markdown
+
+
+def test_a_directory_of_histories(histories: dict[str, Path], faulty: tuple[str, str],
+                                  in_tmp: Path) -> None:
+    folder = histories["inc"].parent
+    result = run("--format", "json", "--history", str(folder), *faulty)
+    assert result.exit_code == 1
+    replayed = doc_histories = json.loads(result.stdout)["pairs"][0]["verdicts"]["automatic"]
+    assert [(Path(h["path"]).name, h["ok"]) for h in doc_histories["histories"]] == [
+        ("get.oplog.jsonl", True), ("idle.oplog.jsonl", True), ("inc.oplog.jsonl", False)]
+    assert replayed["verdict"] == "diverges"
+    good = run("--history", str(histories["get"]), "--history", str(histories["idle"]), *faulty)
+    assert good.exit_code == 0 and "automatic: replay-verified" in good.stdout
+    empty = in_tmp / "empty"
+    empty.mkdir()
+    assert_input_error(run("--history", str(empty), *faulty),
+                       f"{empty}: no *.oplog.jsonl histories in this directory")
+
+
+def test_histories_of_another_component_are_refused(
+        histories: dict[str, Path], faulty: tuple[str, str], in_tmp: Path) -> None:
+    dice = str(histories["dice"])
+    assert_input_error(run("--history", dice, *faulty), (
+        f"{dice}: not a history of the compared component (its header names 'dice'): none of "
+        f"the functions it invokes (golem:dice/api.{{consult}}) is exported by {faulty[0]}, "
+        f"{faulty[1]}"))
+    inc = str(histories["inc"])
+    assert_input_error(run("--history", inc, "--history", dice, *faulty), (
+        f"{dice}: a history of component 'dice', but {inc} is of 'faulty': the histories "
+        "replayed on one revision must all be of its component"))
+
+
+def test_corrupted_and_hostile_histories_exit_2_naming_the_line(
+        histories: dict[str, Path], faulty: tuple[str, str], in_tmp: Path) -> None:
+    lines = histories["inc"].read_text(encoding="utf-8").splitlines()
+    cases = {
+        "digits.oplog.jsonl": ([*lines[:2], '{"kind": "completed", "result": "1", "n": '
+                                + "1" * 5000 + "}"],
+                               "line 3: unreadable JSON value: Exceeds the limit"),
+        "deep.oplog.jsonl": ([*lines[:2], "[" * 100_000 + "]" * 100_000],
+                             "line 3: JSON nested too deeply to read"),
+        "native.oplog.jsonl": ([*lines[:2], '{"kind": "completed", "native": 0}'],
+                               "line 3: bad `completed` entry: unexpected field `native`"),
+        "base64.oplog.jsonl": ([lines[0], '{"kind": "pending-update", "target_revision": 1, '
+                                '"mode": "manual", "at": 1, "snapshot": "%%%"}'],
+                               "line 2: `pending-update` field `snapshot` is not valid base64"),
+        "orphan.oplog.jsonl": ([*lines, lines[-1]], "line 6: `completed` without an invocation"),
+        "dropped.oplog.jsonl": (lines[:-1], "cannot verify: invocation #1 "
+                                "golem:faulty/api.{increment} has no recorded outcome"),
+    }
+    for name, (content, message) in cases.items():
+        path = in_tmp / name
+        path.write_text("\n".join(content) + "\n", encoding="utf-8")
+        # v1 -> v1: the intact part of every history replays
+        assert_input_error(run("--history", str(path), faulty[0], faulty[0]), f"{path}: ",
+                           message)
+
+
 # --------------------------------------------------------------------------- bad inputs
 
 

@@ -73,6 +73,17 @@ def _fifo(name: str) -> Callable[[pytest.MonkeyPatch, Path], None]:
     return make
 
 
+GET = 'invocation", "function": "golem:counter/api.{get}'
+
+
+def _history(component: str, *kinds: str) -> str:
+    """An oplog file: the header of ``component`` and one entry per kind (``"completed"``, or a
+    kind followed by its fields as JSON text)."""
+    lines = [f'{{"oplog": 1, "component": "{component}", "revision": 0}}']
+    lines += [f'{{"kind": "{kind}"}}' for kind in kinds]
+    return "\n".join(lines) + "\n"
+
+
 def cases(component: bytes) -> list[Case]:
     """The bad invocations, in the order of the published table."""
     v1, v2 = "{dir}/v1.wasm", "{dir}/v2.wasm"
@@ -184,6 +195,26 @@ def cases(component: bytes) -> list[Case]:
              ["--output", "{dir}/no/such/report.txt", v1, v2], ["<dir>/no/such/report.txt"]),
         Case("--history file missing", ["--history", "{dir}/none.oplog.jsonl", v1, v2],
              ["<dir>/none.oplog.jsonl"]),
+        Case("--history directory without histories", ["--history", "{dir}/golden", v1, v2],
+             ["<dir>/golden"], {"golden/.keep": ""}),
+        Case("--history of another component", ["--history", "{dir}/d.oplog.jsonl", v1, v2],
+             ["<dir>/d.oplog.jsonl", "'dice'"],
+             {"d.oplog.jsonl": _history("dice", 'invocation", "function": '
+                                                '"golem:dice/api.{roll}', "completed")}),
+        Case("--history files of two components",
+             ["--history", "{dir}/c.oplog.jsonl", "--history", "{dir}/d.oplog.jsonl", v1, v2],
+             ["<dir>/d.oplog.jsonl", "<dir>/c.oplog.jsonl"],
+             {"c.oplog.jsonl": _history("counter"), "d.oplog.jsonl": _history("dice")}),
+        Case("--history with a 5,000-digit integer", ["--history", "{dir}/h.oplog.jsonl", v1, v2],
+             ["<dir>/h.oplog.jsonl", "line 2"],
+             {"h.oplog.jsonl": _history("counter") + '{"kind": "log", "n": ' + "7" * 5000
+              + "}\n"}),
+        Case("--history with a completion without an invocation",
+             ["--history", "{dir}/h.oplog.jsonl", v1, v2], ["<dir>/h.oplog.jsonl", "line 2"],
+             {"h.oplog.jsonl": _history("counter", "completed")}),
+        Case("--history that ends inside an invocation",
+             ["--history", "{dir}/h.oplog.jsonl", v1, v2], ["<dir>/h.oplog.jsonl", "#0"],
+             {"h.oplog.jsonl": _history("counter", GET)}),
     ]
 
 

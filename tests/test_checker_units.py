@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -137,75 +135,76 @@ def test_prefetched_runs_are_used_and_cleared() -> None:
 # --------------------------------------------------------------------------- --history
 
 
-@dataclass
-class FakeReplay:
-    ok: bool
-    divergence: str | None
-    invocations: int
+@pytest.fixture(scope="module")
+def counter_histories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real histories of counter v2 workers: ``good`` only reads (replays on v3), ``bad`` also
+    increments (``increment`` is gone in v3)."""
+    from pytest_hotupdate.registry import Registry
+    from pytest_hotupdate.runtime import Runtime
+
+    folder = tmp_path_factory.mktemp("counter-histories")
+    registry = Registry(Runtime())
+    registry.add("counter", build("counter", "v2"))
+    good, bad = registry.worker("counter", name="good"), registry.worker("counter", name="bad")
+    good.invoke("golem:counter/api.{get}")
+    bad.invoke("golem:counter/api.{get}")
+    bad.invoke("golem:counter/api.{increment}", 5)
+    paths = {}
+    for worker in (good, bad):
+        paths[worker.name] = folder / f"{worker.name}.oplog.jsonl"
+        worker.save_oplog(paths[worker.name])
+    return paths
 
 
-@pytest.fixture
-def fake_runtime(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """A stand-in ``pytest_hotupdate.update`` with the agreed ``replay_history`` signature."""
-    calls: list[tuple[str, str]] = []
-
-    def replay_history(component: str | Path, oplog: str | Path) -> FakeReplay:
-        calls.append((str(component), str(oplog)))
-        if "bad" in Path(oplog).name:
-            return FakeReplay(False, "invocation 3 (golem:dice/api.{roll}): host call "
-                              "wall-clock.now where the oplog has get-random-u64", 3)
-        if "broken" in Path(oplog).name:
-            raise ValueError(f"{oplog}:2: malformed line")
-        return FakeReplay(True, None, 5)
-
-    module = types.ModuleType("pytest_hotupdate.update")
-    module.replay_history = replay_history  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pytest_hotupdate.update", module)
-    return calls
-
-
-def test_history_verdicts(fake_runtime: list[tuple[str, str]], tmp_path: Path) -> None:
+def test_history_verdicts(counter_histories: dict[str, Path]) -> None:
     v2, v3 = str(build("counter", "v2")), str(build("counter", "v3"))
-    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
-    for p in (good, bad):
-        p.write_text('{"oplog": 1}\n', encoding="utf-8")
+    good, bad = counter_histories["good"], counter_histories["bad"]
     (pair,) = Checker(histories=[good]).check([v2, v3]).pairs
     assert pair.automatic.value == "replay-verified"
-    assert "1 recorded history(ies), 5 invocation(s)" in pair.automatic.reason
+    assert "1 recorded history(ies), 1 invocation(s)" in pair.automatic.reason
     assert "2 static finding(s) concern items these histories never used" in pair.automatic.reason
-    assert fake_runtime == [(v3, str(good))]
-    (pair,) = Checker(histories=[good, bad]).check([v2, v3]).pairs
+    report = Checker(histories=[good, bad]).check([v2, v3])
+    (pair,) = report.pairs
     assert pair.automatic.value == "diverges"
-    assert pair.automatic.reason.startswith(f"{bad} diverges: invocation 3")
+    assert pair.automatic.reason.startswith(
+        f"{bad} diverges: invocation #1 golem:counter/api.{{increment}}(5): the function no "
+        "longer exists")
     assert [h.ok for h in pair.automatic.histories] == [True, False]
-    # several old revisions: the histories are replayed once on the shared newest revision
-    fake_runtime.clear()
+    assert report.exit_code == 1 and len(report.diverging()) == 1
+    never = Checker(histories=[good, bad], fail_on="never").check([v2, v3])
+    assert never.exit_code == 0 and never.failing_histories() == []
+    # several old revisions: each pair carries the histories replayed on the shared newest one
     report = Checker(histories=[good]).check([str(build("counter", "v1")), v2, v3])
     assert [p.automatic.value for p in report.pairs] == ["replay-verified"] * 2
-    assert fake_runtime == [(v3, str(good))]
 
 
-def test_history_on_the_command_line(fake_runtime: list[tuple[str, str]], tmp_path: Path,
+def test_history_on_the_command_line(counter_histories: dict[str, Path], tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    v1, v2 = str(build("counter", "v1")), str(build("counter", "v2"))
-    (tmp_path / "bad.jsonl").write_text("{}\n", encoding="utf-8")
-    (tmp_path / "broken.jsonl").write_text("{}\n", encoding="utf-8")
-    result = CliRunner().invoke(command(), ["--format", "json", "--history", "bad.jsonl", v1, v2])
-    assert result.exit_code == 0  # a divergence is a verdict, not a finding
-    automatic = json.loads(result.stdout)["pairs"][0]["verdicts"]["automatic"]
+    monkeypatch.chdir(counter_histories["bad"].parent)
+    v2, v3 = str(build("counter", "v2")), str(build("counter", "v3"))
+    result = CliRunner().invoke(command(), ["--format", "json", "--history", "bad.oplog.jsonl",
+                                            v2, v3])
+    assert result.exit_code == 1  # a divergence fails the run (error level)
+    doc = json.loads(result.stdout)
+    assert doc["exit-code"] == 1
+    automatic = doc["pairs"][0]["verdicts"]["automatic"]
     assert automatic["verdict"] == "diverges"
-    assert automatic["histories"] == [{
-        "path": "bad.jsonl", "ok": False, "invocations": 3,
-        "divergence": "invocation 3 (golem:dice/api.{roll}): host call wall-clock.now where "
-                      "the oplog has get-random-u64",
-    }]
-    text = CliRunner().invoke(command(), ["--history", "bad.jsonl", v1, v2]).stdout
-    assert "automatic: diverges" in text and "history bad.jsonl: 3 invocation(s), diverges" in text
-    broken = CliRunner().invoke(command(), ["--history", "broken.jsonl", v1, v2])
+    (history,) = automatic["histories"]
+    assert (history["path"], history["ok"], history["invocations"]) == ("bad.oplog.jsonl",
+                                                                       False, 2)
+    assert history["divergence"].startswith(
+        "invocation #1 golem:counter/api.{increment}(5): the function no longer exists: ")
+    text = CliRunner().invoke(command(), ["--history", "bad.oplog.jsonl", v2, v3]).stdout
+    assert "automatic: diverges" in text
+    assert "history bad.oplog.jsonl: 2 invocation(s), diverges" in text
+    (tmp_path / "broken.oplog.jsonl").write_text('{"oplog": 1, "component": "counter", '
+                                                 '"revision": 0}\n{"kind": "x"', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    broken = CliRunner().invoke(command(), ["--history", "broken.oplog.jsonl", v2, v3])
     assert broken.exit_code == 2
     assert broken.stderr.strip() == (
-        "hotupdate-check: error: broken.jsonl: cannot replay: broken.jsonl:2: malformed line")
+        "hotupdate-check: error: broken.oplog.jsonl: cannot replay: line 2: malformed JSON at "
+        "column 13: Expecting ',' delimiter")
 
 
 # --------------------------------------------------------------------------- configuration

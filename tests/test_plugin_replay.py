@@ -158,3 +158,131 @@ def test_replay_histories_reports_components_without_candidate(golden: Path) -> 
 def test_no_histories_is_a_failure(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="no recorded histories"):
         assert_histories_replay(tmp_path, build("faulty", "v1"))
+
+
+# --------------------------------------------------------------------------- issue 12, items 8, 9, 11
+
+UNREADABLE = {
+    "garbage.oplog.jsonl": b"\x00\xffgarbage\n",
+    "no-header.oplog.jsonl": b'{"kind": "invocation", "function": "golem:faulty/api.{get}"}\n',
+    "utf16.oplog.jsonl": '{"oplog": 1, "component": "faulty", "revision": 0}\n'.encode("utf-16"),
+    "bom.oplog.jsonl": b'\xef\xbb\xbf{"oplog": 1, "component": "faulty", "revision": 0}\n',
+    "truncated.oplog.jsonl": b'{"oplog": 1, "compo',
+    "huge.oplog.jsonl": b'{"oplog": 1, "component": "faulty", "revision": ' + b"9" * 5000 + b"}\n",
+}
+
+
+def test_unreadable_goldens_fail_naming_the_file_and_line(pytester: pytest.Pytester,
+                                                           golden: Path) -> None:
+    bad = golden / "bad"
+    bad.mkdir()
+    for name, data in UNREADABLE.items():
+        (bad / name).write_bytes(data)
+    result = _run(pytester, f"--hotupdate-replay={bad}",
+                  f"--hotupdate-against=faulty={build('faulty', 'v1')}", "-v")
+    result.assert_outcomes(failed=6)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines_random([
+        f"unreadable recorded history: {bad}/garbage.oplog.jsonl:1: not UTF-8 text*",
+        f"unreadable recorded history: {bad}/no-header.oplog.jsonl:1: not an oplog header*",
+        f"unreadable recorded history: {bad}/utf16.oplog.jsonl:1: not UTF-8 text*",
+        f"unreadable recorded history: {bad}/bom.oplog.jsonl:1: starts with a byte-order mark*",
+        f"unreadable recorded history: {bad}/truncated.oplog.jsonl:1: malformed JSON*",
+        f"unreadable recorded history: {bad}/huge.oplog.jsonl:1: unreadable JSON value*",
+        "*: 0 diverged, 6 unreadable",
+    ])
+    assert "Traceback" not in result.stdout.str()
+
+
+def _corrupt(source: Path, target: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    lines = source.read_text(encoding="utf-8").splitlines()
+    target.write_text("\n".join(edit(lines)) + "\n", encoding="utf-8")
+
+
+def test_corrupted_histories_fail_the_gate(pytester: pytest.Pytester, golden: Path) -> None:
+    source = golden / "test_recorded.py__test_increments/f1.oplog.jsonl"
+    # header, invocation, completed, invocation, completed
+    bad = golden / "corrupt"
+    bad.mkdir()
+    fake = ('{"kind": "successful-update", "target_revision": 99, "mode": "automatic", '
+            '"at": 1.0}')
+    edits = {
+        "orphan.oplog.jsonl": lambda ls: [*ls, '{"kind": "completed", "result": "1"}'],
+        "twice.oplog.jsonl": lambda ls: [*ls[:3], ls[2], *ls[3:]],
+        "dropped.oplog.jsonl": lambda ls: ls[:-1],
+        "revision.oplog.jsonl": lambda ls: [ls[0].replace('"revision": 0', '"revision": -7'),
+                                            *ls[1:]],
+        "fake-update.oplog.jsonl": lambda ls: [ls[0], fake, *ls[1:]],
+    }
+    for name, edit in edits.items():
+        _corrupt(source, bad / name, edit)
+    result = _run(pytester, f"--hotupdate-replay={bad}",
+                  f"--hotupdate-against=faulty={build('faulty', 'v1')}", "-v")
+    result.assert_outcomes(failed=5)
+    result.stdout.fnmatch_lines_random([
+        f"unreadable recorded history: {bad}/orphan.oplog.jsonl:6: `completed` without an "
+        "invocation: the invocation of line 4 already ended at line 5",
+        f"unreadable recorded history: {bad}/twice.oplog.jsonl:4: `completed` without an "
+        "invocation*",
+        f"recorded history {bad}/dropped.oplog.jsonl (faulty, 2 invocation(s)) cannot verify *:",
+        "  invocation #1 golem:faulty/api.{increment} has no recorded outcome (the worker was "
+        "saved while it ran): its result cannot be verified",
+        f"unreadable recorded history: {bad}/revision.oplog.jsonl:1: header `revision` must be "
+        ">= 0, got -7",
+        f"unreadable recorded history: {bad}/fake-update.oplog.jsonl:2: successful-update to "
+        "revision 99 (automatic) answers no pending-update",
+        "*: 0 diverged, 4 unreadable, 1 unverified",
+        "  UNVERIFIED dropped.oplog.jsonl",
+    ])
+
+
+def test_histories_are_matched_to_candidates_by_their_header(pytester: pytest.Pytester,
+                                                              golden: Path) -> None:
+    # A bare candidate for the goldens of two components is refused with one line.
+    result = _run(pytester, "--hotupdate-replay=golden",
+                  f"--hotupdate-against={build('faulty', 'v1')}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        f"ERROR: --hotupdate-against: candidate {build('faulty', 'v1')} is given without a "
+        "component name, but the histories are of 2 components without one (dice, faulty): "
+        "give NAME=FILE for each",
+    ])
+    # A bare candidate next to a named one covers the remaining single component.
+    result = _run(pytester, "--hotupdate-replay=golden",
+                  f"--hotupdate-against=dice={build('dice', 'v1')}",
+                  f"--hotupdate-against={build('faulty', 'v1')}")
+    result.assert_outcomes(passed=4)
+    # A history moved among another component's is still replayed on its own component.
+    moved = golden / "test_recorded.py__test_increments/d1.oplog.jsonl"
+    moved.write_bytes((golden / "test_recorded.py__test_rolls/d1.oplog.jsonl").read_bytes())
+    result = _run(pytester, f"--hotupdate-replay={golden}/test_recorded.py__test_increments",
+                  f"--hotupdate-against=faulty={build('faulty', 'v1')}", "-v")
+    result.assert_outcomes(passed=1, skipped=1)
+
+
+def test_replay_history_refuses_another_components_history(golden: Path) -> None:
+    from pytest_hotupdate.errors import HistoryMatchError, OplogError
+    from pytest_hotupdate.update import replay_history
+
+    history = golden / "test_recorded.py__test_rolls/d1.oplog.jsonl"
+    with pytest.raises(OplogError, match=r"d1\.oplog\.jsonl:1: a history of component 'dice', "
+                                         r"not of 'faulty'"):
+        replay_history(build("faulty", "v1"), history, expect_component="faulty")
+    with pytest.raises(HistoryMatchError, match=r"candidate .* without a component name"):
+        assert_histories_replay(golden, build("faulty", "v1"))
+
+
+def test_replay_histories_reports_unreadable_and_unfinished_histories(golden: Path) -> None:
+    source = golden / "test_recorded.py__test_increments/f1.oplog.jsonl"
+    (golden / "garbage.oplog.jsonl").write_bytes(b"garbage\n")
+    _corrupt(source, golden / "dropped.oplog.jsonl", lambda ls: ls[:-1])
+    results = replay_histories([golden / "garbage.oplog.jsonl", golden / "dropped.oplog.jsonl"],
+                               build("faulty", "v1"))
+    assert [(r.ok, r.error is not None, r.unfinished is not None) for r in results] == [
+        (False, True, False), (False, False, True)]
+    with pytest.raises(AssertionError, match=(
+            r"(?s)2 of 2 recorded histories do not replay:\n  .*garbage.oplog.jsonl: unreadable: "
+            r".*garbage.oplog.jsonl:1: malformed JSON.*\n  .*dropped.oplog.jsonl \(faulty, 2 "
+            r"invocation\(s\)\) on faulty-v1-.*\n    invocation #1 .* has no recorded outcome")):
+        assert_histories_replay([golden / "garbage.oplog.jsonl", golden / "dropped.oplog.jsonl"],
+                                build("faulty", "v1"))

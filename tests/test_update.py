@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -144,7 +145,7 @@ def test_automatic_update_fails_when_host_calls_differ(
 
 # 5
 def test_automatic_update_during_a_running_invocation(
-    registry: Registry, sample  # type: ignore[no-untyped-def]
+    registry: Registry, sample, tmp_path  # type: ignore[no-untyped-def]
 ) -> None:
     worker, oracle = _dice_with_slow_oracle(registry, sample, answer=4)
     worker.invoke("golem:dice/api.{now-seconds}")
@@ -159,7 +160,17 @@ def test_automatic_update_during_a_running_invocation(
     assert sum(1 for e in worker.oplog if getattr(e, "function", "") ==
                "golem:dice/oracle.{ask}") == 1
     assert worker.invoke("golem:dice/api.{total}") == 4
+    _saved_oplog_reads_back(worker, tmp_path)
     worker.close()
+
+
+def _saved_oplog_reads_back(worker: Worker, tmp_path: Path) -> None:
+    """The update entries inside the interrupted invocation are valid oplog structure."""
+    from pytest_hotupdate.oplog import read_oplog
+
+    worker.save_oplog(tmp_path / "w.oplog.jsonl")
+    _, entries = read_oplog(tmp_path / "w.oplog.jsonl")
+    assert list(entries) == worker.oplog.entries
 
 
 def test_interrupted_invocation_continues_on_the_new_code(
@@ -182,7 +193,7 @@ def test_interrupted_invocation_continues_on_the_new_code(
 
 
 def test_interrupted_invocation_diverging_continues_on_the_old_code(
-    registry: Registry, sample  # type: ignore[no-untyped-def]
+    registry: Registry, sample, tmp_path  # type: ignore[no-untyped-def]
 ) -> None:
     worker, oracle = _dice_with_slow_oracle(registry, sample, answer=2)
     roll = worker.invoke("golem:dice/api.{roll}")  # v2 diverges on this one
@@ -192,6 +203,7 @@ def test_interrupted_invocation_diverging_continues_on_the_old_code(
     assert not outcome.succeeded and "expected host call" in outcome.details
     assert worker.component_revision == 0 and worker.update_counts() == (0, 0, 1)
     assert worker.invoke("golem:dice/api.{total}") == roll + 2
+    _saved_oplog_reads_back(worker, tmp_path)
     worker.close()
 
 
@@ -427,3 +439,26 @@ def test_replay_history_of_a_recorded_oplog_file(
     # The oracle is never needed: its answers come from the log.
     assert replay_history(sample("dice", "v1"), tmp_path / "bad.jsonl",
                           runtime=registry.runtime).ok
+
+
+def test_revert_inside_an_invocation_drops_it_whole(counter: Registry, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12, item 9: a saved oplog must stay valid (no invocation without an outcome
+    followed by others) after a revert to an index inside an invocation."""
+    from pytest_hotupdate.oplog import Completed, Invocation, read_oplog
+    from pytest_hotupdate.update import replay_history
+
+    worker = counter.worker("counter", revision=0)
+    worker.invoke(INC, 3)
+    worker.invoke(INC, 4)
+    inside = next(i for i in range(len(worker.oplog) - 1, -1, -1)
+                  if isinstance(worker.oplog.entries[i], Invocation)) + 1
+    assert isinstance(worker.oplog.entries[inside], Completed)
+    revert(worker, to_index=inside)  # keeps the second invocation, not its completion
+    assert worker.invoke(GET) == 3
+    worker.invoke(INC, 1)
+    worker.save_oplog(tmp_path / "w.oplog.jsonl")
+    _, entries = read_oplog(tmp_path / "w.oplog.jsonl")
+    assert sum(isinstance(e, Invocation) for e in entries) == 3
+    result = replay_history(counter.component("counter", 0).source, tmp_path / "w.oplog.jsonl",
+                            runtime=counter.runtime)
+    assert (result.ok, result.invocations) == (True, 3)
