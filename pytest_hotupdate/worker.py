@@ -455,7 +455,7 @@ class Worker:
             self._live = self.build_incarnation(component, revision)
             self.instantiate(self._live)
         except BaseException:
-            self._release()  # nothing of a worker that was never created stays open
+            _wait_released(self._release())  # nothing of a worker never created stays open
             raise
 
     # -- public API ---------------------------------------------------------------------------
@@ -609,25 +609,28 @@ class Worker:
             if self._calling is not None:  # a host function of this worker's own invocation
                 raise HotUpdateError(f"worker {self.name}: close() was called from inside its "
                                      "own invocation, whose Store is in use")
-            self._release()
+            _wait_released(self._release())
 
-    def _release(self) -> None:
+    def _release(self) -> list[Incarnation]:
+        """Close the worker's Stores and remove its stream directory; return the Stores'
+        incarnations (for :func:`_wait_released`)."""
         incarnations = list(self._incarnations)
         for incarnation in incarnations:
             incarnation.close()
         self._incarnations.clear()
-        _wait_released(incarnations)
         host.remove_stream_directory(self)
         self._closed = True
+        return incarnations
 
-    def _close_at_exit(self) -> None:
+    def _close_at_exit(self) -> list[Incarnation]:
         # A thread the interpreter does not wait for (a daemon) may still be inside the guest:
         # its Store is left alone then, rather than freed under it.
-        if self._lock.acquire(timeout=_OUTPUT_RELEASE_S):
-            try:
-                self._release()
-            finally:
-                self._lock.release()
+        if not self._lock.acquire(timeout=0.5):
+            return []
+        try:
+            return self._release()
+        finally:
+            self._lock.release()
 
     def __repr__(self) -> str:
         return (f"<Worker {self.name!r} of {self.component_name} rev "
@@ -695,6 +698,12 @@ class Worker:
                 raise HotUpdateError(f"revision {point.revision} of {self.component_name} is gone")
             incarnation = self.build_incarnation(component, point.revision)
             self.replay_into(incarnation, point)
+        except ResourceError:
+            # Out of descriptors: give back what the worker holds (its Store failed anyway),
+            # and rebuild it when it is next used, once there may be some.
+            _wait_released(self._release())
+            self.status = "failed"
+            raise
         except HotUpdateError:
             self.status = "failed"
             raise
@@ -849,6 +858,8 @@ class Worker:
         self._recorder.host_error = None
         if isinstance(host_error, ReplayDivergence):
             return host_error
+        if isinstance(host_error, ResourceError) and self._recorder.replaying:
+            return host_error  # the process is out of descriptors: not the code's divergence
         if isinstance(host_error, _InterruptAtHostCall):
             interrupter.interrupt_requested = False
             return _Interrupted()
@@ -1111,8 +1122,9 @@ def _close_open_workers() -> None:
     wasmtime's threads let go of each Store's output callbacks (see :func:`_wait_released`),
     and the private stream directories are removed once no Store holds them open (removing
     them before could fail for want of a free file descriptor)."""
-    for worker in list(_OPEN_WORKERS):
-        worker._close_at_exit()
+    closed = [incarnation for worker in list(_OPEN_WORKERS)
+              for incarnation in worker._close_at_exit()]
+    _wait_released(closed)  # once for all of them
     host.remove_stream_directory()  # those that could not be removed when their worker closed
 
 

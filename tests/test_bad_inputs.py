@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +42,28 @@ def _read_all(path: Path) -> None:
 
 
 HEADER_LINE = '{"oplog": 1, "component": "counter", "revision": 0}'
+FILE_LIMIT = 1024
+
+
+def _without_free_descriptors(case: Callable[[], object]) -> Callable[[], object]:
+    """``case`` run with every file descriptor under a soft limit of FILE_LIMIT in use."""
+    def run() -> object:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (FILE_LIMIT, hard))
+        taken = []
+        try:
+            while True:
+                taken.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass
+        try:
+            return case()
+        finally:
+            for fd in taken:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    return run
 
 
 def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
@@ -52,6 +75,15 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
     registry.add("dice", sample("dice", "v1"))
     worker = registry.worker("counter", name="w", revision=0)
     inc = "golem:counter/api.{increment}"
+    registry.add("kv", sample("golem-kvstream", "v1"))
+    streams = registry.worker("kv", name="streams")
+
+    def close_own_worker(_question: str) -> int:
+        dice.close()
+        return 1
+
+    dice = registry.worker("dice", name="d", host_functions={
+        "golem:dice/oracle.{ask}": close_own_worker})
     return [
         ("component file missing", lambda: runtime.load(tmp / "missing.wasm")),
         ("a directory instead of a file", lambda: runtime.load(tmp)),
@@ -73,6 +105,12 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
         ("WAVE value that does not fit the type", lambda: worker.invoke_wave(inc, '"five"')),
         ("update mode unknown", lambda: worker.update(1, "fast")),
         ("update to the current revision", lambda: worker.update(0)),
+        ("a worker needing a stream directory, no file descriptor left",
+         _without_free_descriptors(lambda: registry.worker("kv", name="kv-full"))),
+        ("a stream call with no file descriptor left",
+         _without_free_descriptors(lambda: streams.invoke("put", "b", "k", b"v"))),
+        ("close() from a host function of the worker's own invocation",
+         lambda: dice.invoke("golem:dice/api.{consult}", "now?")),
         ("oplog file missing", lambda: _read_all(tmp / "none.oplog.jsonl")),
         ("empty oplog file", lambda: _read_all(_write(tmp / "empty.jsonl", b""))),
         ("oplog header from a newer version", lambda: _read_all(

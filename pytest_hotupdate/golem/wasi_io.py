@@ -340,8 +340,8 @@ def _reason(error: OSError) -> str:
 
 def _stream_error(call: Call, directory: Path) -> ResourceError:
     """The error for a stream the helper could not open (its ``open-at`` failed)."""
-    return ResourceError(f"{call.name}: cannot open a stream file in the worker's private "
-                         f"directory: {why_unopenable(directory)}")
+    return ResourceError(f"worker {call.worker.name}: {call.name}: cannot open a stream file "
+                         f"in its private directory: {why_unopenable(directory)}")
 
 
 def _private(call: Call) -> tuple[_Helper, Path]:
