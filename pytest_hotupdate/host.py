@@ -571,7 +571,10 @@ def make_wasi_config(
     streams: str | None = None,
 ) -> wasmtime.WasiConfig:
     """A WASI context that gives the guest nothing but what ``grants`` allows (and, with
-    ``streams``, the emulator's private stream directory, which the guest cannot see)."""
+    ``streams``, the emulator's private stream directory, which the guest cannot see).
+
+    Raises :class:`ResourceError` if the stream directory cannot be opened (no descriptor
+    left), :class:`HotUpdateError` for a grant that cannot be honoured."""
     config = wasmtime.WasiConfig()
     if streams is not None:
         from .golem.wasi_io import GUEST_PATH, why_unopenable

@@ -273,7 +273,7 @@ def needs_streams(imports: Any) -> bool:
 
 #: Each worker's private directory, and the finalizer that removes it when the worker is
 #: garbage-collected (not at exit: see :func:`remove_stream_directory`).
-_DIRECTORIES: weakref.WeakKeyDictionary[Any, tuple[Path, weakref.finalize]] = (
+_DIRECTORIES: weakref.WeakKeyDictionary[Any, tuple[Path, weakref.finalize[..., Any]]] = (
     weakref.WeakKeyDictionary())
 _NAMES = itertools.count(1)
 
