@@ -35,7 +35,8 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def _run(script: str, tmp: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _run(script: str, tmp: Path, *args: str, timeout: float = 300
+         ) -> subprocess.CompletedProcess[str]:
     """Run ``script`` in a fresh interpreter whose temporary folder is ``tmp/tmp``."""
     (tmp / "tmp").mkdir(exist_ok=True)
     path = tmp / "script.py"

@@ -15,9 +15,10 @@ function hands that to the guest. The types agree because both instances use the
   :data:`GUEST_PATH`, only for components that import a function needing streams, see
   :func:`needs_streams`). What the guest writes is read back from the file; what it reads was
   written by the emulator. A stream holds its file open only until the guest drops it; the
-  directory (one open descriptor in each Store) goes with the worker: :func:`remove_stream_directory`
-  (``Worker.close``, and for every worker still open at interpreter exit), or when the worker is
-  garbage-collected. The directory is hidden from the guest: :func:`guest_directories` serves its
+  directory (one open descriptor in each Store) goes with the worker:
+  :func:`remove_stream_directory` (``Worker.close``, and for every worker still open at
+  interpreter exit), or when the worker is garbage-collected. The directory is hidden from
+  the guest: :func:`guest_directories` serves its
   ``wasi:filesystem/preopens.get-directories`` without it, so the guest sees exactly the
   directories the test granted.
 """
