@@ -133,3 +133,8 @@ class UpdateError(HotUpdateError):
 
 class SampleBuildError(HotUpdateError):
     """A bundled sample component failed to build (tool missing or tool error)."""
+
+
+class ResourceError(HotUpdateError):
+    """The process lacks a resource a worker needs: open files (``RLIMIT_NOFILE``), or room
+    for a worker's private directory."""

@@ -31,7 +31,7 @@ import wasmtime
 from wasmtime.component import Linker
 
 from .component import ImportedFunction, LoadedComponent, golem_item_name
-from .errors import ComponentLoadError, GrantError, HotUpdateError
+from .errors import ComponentLoadError, GrantError, HotUpdateError, ResourceError
 from .golem._base import persisting_nothing
 from .values import Err, Variant, WitType, lifter, lowerer
 
@@ -575,6 +575,14 @@ def stream_directory(worker: Any) -> str:
     return str(directory_of(worker))
 
 
+def remove_stream_directory(worker: Any | None = None) -> None:
+    """Remove ``worker``'s private stream directory, if it has one (its Stores closed first),
+    and any whose removal failed before (``None``: only those)."""
+    from .golem.wasi_io import remove_stream_directory as remove
+
+    remove(worker)
+
+
 #: How wasmtime 50 stops a guest that calls a host function with two borrowed host handles.
 TWO_BORROWS_BUG = "deferred host scope has no call context"
 _INDIRECT_IMPORT = re.compile(r"indirect-(?P<interface>[^\s]+?)-(?P<name>\[[^\]]+\][^\s]+|[^\s-]+)$")
@@ -639,12 +647,19 @@ def make_wasi_config(
     streams: str | None = None,
 ) -> wasmtime.WasiConfig:
     """A WASI context that gives the guest nothing but what ``grants`` allows (and, with
-    ``streams``, the emulator's private stream directory, which the guest cannot see)."""
+    ``streams``, the emulator's private stream directory, which the guest cannot see).
+
+    Raises :class:`ResourceError` if the stream directory cannot be opened (no descriptor
+    left), :class:`HotUpdateError` for a grant that cannot be honoured."""
     config = wasmtime.WasiConfig()
     if streams is not None:
-        from .golem.wasi_io import GUEST_PATH
+        from .golem.wasi_io import GUEST_PATH, why_unopenable
 
-        config.preopen_dir(streams, GUEST_PATH, True)
+        try:
+            config.preopen_dir(streams, GUEST_PATH, True)
+        except wasmtime.WasmtimeError:
+            raise ResourceError(f"cannot open its private stream directory: "
+                                f"{why_unopenable(streams)}") from None
     if grants.env:
         config.env = [list(pair) for pair in grants.env]
     if grants.args:

@@ -743,7 +743,7 @@ class HotUpdate:
         return saved
 
     def close(self) -> None:
-        """Stop the workers' invocation threads."""
+        """Close the workers (:meth:`Worker.close`: threads, Stores, open files)."""
         for worker in self.workers:
             worker.close()
 

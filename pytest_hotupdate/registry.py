@@ -145,6 +145,12 @@ class Registry:
         """All workers created by this registry, in creation order."""
         return [w for w in self._workers.values() if w is not None]
 
+    def close(self) -> None:
+        """Close every worker (:meth:`Worker.close`): their Stores, open files and stream
+        directories are released; a worker used again is rebuilt from its oplog."""
+        for worker in self.workers:
+            worker.close()
+
     def _lookup(self, name: str, revision: int) -> LoadedComponent | None:
         revisions = self._revisions.get(name, [])
         return revisions[revision] if 0 <= revision < len(revisions) else None

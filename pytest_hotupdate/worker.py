@@ -18,14 +18,16 @@ live), calling a function without recording it, and switching incarnations.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import itertools
 import math
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,7 @@ from .errors import (
     InvocationError,
     ReentryError,
     ReplayDivergence,
+    ResourceError,
     ValueTypeError,
 )
 from .host import HostFunctions, SandboxGrants
@@ -165,6 +168,76 @@ class Incarnation:
         self.instance: Instance | None = None
         self.funcs: dict[str, DirectFunc] = {}
         self.handles: dict[int, ResourceAny] = {}
+        #: The Store's WASI output callbacks (weakly: wasmtime-py holds them until it lets go).
+        self.outputs: tuple[weakref.ref[Callable[[bytes], None]], ...] = ()
+
+    def close(self) -> None:
+        """Drop the Store now (its instance, memory and open files) instead of at collection."""
+        self.instance = None
+        self.funcs.clear()
+        self.handles.clear()
+        self.store.close()
+
+
+#: How long closing a worker waits for wasmtime to let go of a Store's output callbacks.
+_OUTPUT_RELEASE_S = 2.0
+
+
+def _wait_released(incarnations: list[Incarnation]) -> None:
+    """Wait until wasmtime has dropped the output callbacks of these closed Stores.
+
+    wasmtime writes a Store's WASI output from its own (tokio) threads, and the last of those
+    lets go of the Python callbacks a moment after the Store is closed; if that happens while
+    the interpreter is shutting down, the thread cannot enter Python and the process exits with
+    a Rust panic ("panic in a function that cannot unwind"). So nothing may stay pending.
+    """
+    pending = [ref for incarnation in incarnations for ref in incarnation.outputs]
+    give_up = time.monotonic() + _OUTPUT_RELEASE_S
+    while any(ref() is not None for ref in pending) and time.monotonic() < give_up:
+        time.sleep(0.001)
+
+
+class _SerialRunner:
+    """Runs submitted calls one at a time, in order, on a thread that exists only while calls
+    are waiting (an idle worker holds no thread; a non-daemon thread, so the interpreter
+    finishes the calls already submitted before it exits)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            self._queue.append((future, lambda: fn(*args)))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name)
+                self._thread.start()
+        return future
+
+    def drain(self) -> None:
+        """Wait until every submitted call has run (and the thread has ended)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._thread = None
+                    return
+                future, call = self._queue.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as error:  # the caller gets it from the future
+                future.set_exception(error)
+            del future, call  # no reference to the worker outlives its calls
 
 
 class _Recorder:
@@ -424,14 +497,23 @@ class Worker:
         #: The live Store was abandoned by an exception that propagates (Ctrl-C, SystemExit):
         #: rebuilt by replay before its next use.
         self._stale = False
-        self._executor: ThreadPoolExecutor | None = None
+        self._runner = _SerialRunner(f"worker-{name}")
+        #: Every Store built for the worker and not yet collected (closed with the worker).
+        self._incarnations: weakref.WeakSet[Incarnation] = weakref.WeakSet()
+        #: Released by :meth:`close`: the next use rebuilds the worker from its oplog.
+        self._closed = False
         #: An update waiting to take over the running invocation (see update.py).
         self.pending_interrupt: Callable[[Worker, Any], Any] | None = None
         #: The target of the automatic update in progress, if any (refuses a duplicate).
         self.automatic_update_target: int | None = None
         runtime.ticker.start()
-        self._live = self.build_incarnation(component, revision)
-        self.instantiate(self._live)
+        _OPEN_WORKERS.add(self)
+        try:
+            self._live = self.build_incarnation(component, revision)
+            self.instantiate(self._live)
+        except BaseException:
+            _wait_released(self._release())  # nothing of a worker never created stays open
+            raise
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -509,13 +591,10 @@ class Worker:
     def invoke_async(self, function: str, *args: Any) -> Future[Any]:
         """Start :meth:`invoke` on the worker's own thread; return a future of its result.
 
-        Invocations run one at a time in the order they were submitted.
+        Invocations run one at a time in the order they were submitted, on a thread that ends
+        when none is waiting.
         """
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=1,
-                                                    thread_name_prefix=f"worker-{self.name}")
-            return self._executor.submit(self.invoke, function, *args)
+        return self._runner.submit(self.invoke, function, *args)
 
     def restart(self) -> None:
         """Drop the Store and rebuild the worker by replaying its oplog (as after a crash)."""
@@ -590,10 +669,41 @@ class Worker:
         self.oplog.save(path)
 
     def close(self) -> None:
-        """Stop the worker's invocation thread (if :meth:`invoke_async` started one)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        """Release what the worker holds: wait for the invocations :meth:`invoke_async`
+        submitted, then drop its Store (memory, open files) and its private stream directory.
+
+        The worker stays usable: its next invocation or update rebuilds it by replaying its
+        oplog, as Golem resumes a suspended worker. Workers still open when the interpreter
+        exits are closed then.
+        """
+        self.refuse_reentry("close()")
+        self._runner.drain()
+        with self._lock:
+            if self._calling is not None:  # a host function of this worker's own invocation
+                raise HotUpdateError(f"worker {self.name}: close() was called from inside its "
+                                     "own invocation, whose Store is in use")
+            _wait_released(self._release())
+
+    def _release(self) -> list[Incarnation]:
+        """Close the worker's Stores and remove its stream directory; return the Stores'
+        incarnations (for :func:`_wait_released`)."""
+        incarnations = list(self._incarnations)
+        for incarnation in incarnations:
+            incarnation.close()
+        self._incarnations.clear()
+        host.remove_stream_directory(self)
+        self._closed = True
+        return incarnations
+
+    def _close_at_exit(self) -> list[Incarnation]:
+        # A thread the interpreter does not wait for (a daemon) may still be inside the guest:
+        # its Store is left alone then, rather than freed under it.
+        if not self._lock.acquire(timeout=0.5):
+            return []
+        try:
+            return self._release()
+        finally:
+            self._lock.release()
 
     def __repr__(self) -> str:
         return (f"<Worker {self.name!r} of {self.component_name} rev "
@@ -609,17 +719,24 @@ class Worker:
         """A fresh Store for ``component`` (not instantiated yet). Raises ComponentLoadError if
         its imports cannot be satisfied."""
         linker = self.runtime.linker(component, self.host_functions, self.grants)
+        outputs = (_weak_sink(self, "_capture_stdout"), _weak_sink(self, "_capture_stderr"))
+        try:
+            streams = (host.stream_directory(self) if host.needs_stream_directory(component)
+                       else None)
+            config = host.make_wasi_config(self.grants, *outputs, streams)
+        except ResourceError as error:
+            raise ResourceError(f"worker {self.name}: {error}") from None
         store = wasmtime.Store(self.runtime.engine)
-        streams = (host.stream_directory(self) if host.needs_stream_directory(component)
-                   else None)
-        store.set_wasi(host.make_wasi_config(self.grants, _weak_sink(self, "_capture_stdout"),
-                                             _weak_sink(self, "_capture_stderr"), streams))
+        store.set_wasi(config)
         if host.imports_http(component):
             store.set_wasi_http()
         store.set_limits(memory_size=self.limits.memory_bytes)
         interrupter = Interrupter()
         interrupter.attach(store)
-        return Incarnation(component, revision, linker, store, interrupter)
+        incarnation = Incarnation(component, revision, linker, store, interrupter)
+        incarnation.outputs = tuple(weakref.ref(sink) for sink in outputs)
+        self._incarnations.add(incarnation)
+        return incarnation
 
     @property
     def lock(self) -> threading.RLock:
@@ -628,10 +745,12 @@ class Worker:
 
     @property
     def live(self) -> Incarnation:
-        """The incarnation that serves invocations now (rebuilt first if an exception that
-        propagated abandoned the last one)."""
-        if self._stale:
-            self.recover()
+        """The incarnation that serves invocations now (rebuilt first if the worker was
+        closed, or if an exception that propagated abandoned the last one)."""
+        if self._stale or self._closed:
+            with self._lock:
+                if self._stale or self._closed:
+                    self.recover()
         return self._live
 
     def refuse_reentry(self, action: str) -> None:
@@ -669,11 +788,18 @@ class Worker:
                 raise HotUpdateError(f"revision {point.revision} of {self.component_name} is gone")
             incarnation = self.build_incarnation(component, point.revision)
             self.replay_into(incarnation, point)
+        except ResourceError:
+            # Out of descriptors: give back what the worker holds (its Store failed anyway),
+            # and rebuild it when it is next used, once there may be some.
+            _wait_released(self._release())
+            self.status = "failed"
+            raise
         except HotUpdateError:
             self.status = "failed"
             raise
         self._live = incarnation
         self._stale = False
+        self._closed = False
         self.status = "idle"
 
     def replay_into(
@@ -855,6 +981,8 @@ class Worker:
         self._recorder.host_error = None
         if isinstance(host_error, ReplayDivergence):
             return host_error
+        if isinstance(host_error, ResourceError) and self._recorder.replaying:
+            return host_error  # the process is out of descriptors: not the code's divergence
         if isinstance(host_error, _InterruptAtHostCall):
             interrupter.interrupt_requested = False
             return _Interrupted()
@@ -1139,6 +1267,22 @@ def _divergence(
         expected=expected,
         got=got,
     )
+
+
+#: Workers not yet collected: closed at interpreter exit (see :func:`_close_open_workers`).
+_OPEN_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_workers() -> None:
+    """Close every worker still open when the interpreter exits, while Python still runs:
+    wasmtime's threads let go of each Store's output callbacks (see :func:`_wait_released`),
+    and the private stream directories are removed once no Store holds them open (removing
+    them before could fail for want of a free file descriptor)."""
+    closed = [incarnation for worker in list(_OPEN_WORKERS)
+              for incarnation in worker._close_at_exit()]
+    _wait_released(closed)  # once for all of them
+    host.remove_stream_directory()  # those that could not be removed when their worker closed
 
 
 def _weak_sink(worker: Worker, method: str) -> Callable[[bytes], None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from pytest_hotupdate.oplog import read_oplog
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.runtime import Runtime
 from pytest_hotupdate.update import replay_history
-from pytest_hotupdate.worker import WorkerLimits
+from pytest_hotupdate.worker import Worker, WorkerLimits
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 BEGIN, END = "<!-- runtime-errors:begin -->", "<!-- runtime-errors:end -->"
@@ -73,20 +74,45 @@ def _spinning_start(tmp: Path) -> Path:
     return tmp / "spin.wasm"
 
 
-def _reentry(registry: Registry) -> None:
-    """A host function that calls back into its own worker: the error it got, raised."""
+def _reentry(registry: Registry, name: str, action: Callable[[Worker], object]) -> None:
+    """A host function that calls back into its own worker (``action``): the error it got,
+    raised."""
     refused: list[HotUpdateError] = []
 
     def oracle(_question: str) -> int:
         try:
-            dice.invoke("golem:dice/api.{total}")
+            action(dice)
         except HotUpdateError as error:
             refused.append(error)
         return 1
 
-    dice = registry.worker("dice", name="d", host_functions={"golem:dice/oracle.{ask}": oracle})
+    dice = registry.worker("dice", name=name, host_functions={"golem:dice/oracle.{ask}": oracle})
     dice.invoke("golem:dice/api.{consult}", "again?")
     raise refused[0]
+
+
+FILE_LIMIT = 1024
+
+
+def _without_free_descriptors(case: Callable[[], object]) -> Callable[[], object]:
+    """``case`` run with every file descriptor under a soft limit of FILE_LIMIT in use."""
+    def run() -> object:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (FILE_LIMIT, hard))
+        taken = []
+        try:
+            while True:
+                taken.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass
+        try:
+            return case()
+        finally:
+            for fd in taken:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    return run
 
 
 def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
@@ -101,6 +127,8 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
     registry.add("spin", _spinning_start(tmp))
     short = WorkerLimits(deadline_seconds=0.2)
     slow_oracle = {"golem:dice/oracle.{ask}": lambda _q: time.sleep(1) or 1}
+    registry.add("kv", sample("golem-kvstream", "v1"))
+    streams = registry.worker("kv", name="streams")
     return [
         ("component file missing", lambda: runtime.load(tmp / "missing.wasm")),
         ("a directory instead of a file", lambda: runtime.load(tmp)),
@@ -141,7 +169,14 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
         ("host function still running at the deadline", lambda: registry.worker(
             "dice", limits=short, host_functions=slow_oracle).invoke(
                 "golem:dice/api.{consult}", "slow?")),
-        ("host function calling back into its own worker", lambda: _reentry(registry)),
+        ("host function calling back into its own worker", lambda: _reentry(
+            registry, "d", lambda worker: worker.invoke("golem:dice/api.{total}"))),
+        ("a worker needing a stream directory, no file descriptor left",
+         _without_free_descriptors(lambda: registry.worker("kv", name="kv-full"))),
+        ("a stream call with no file descriptor left",
+         _without_free_descriptors(lambda: streams.invoke("put", "b", "k", b"v"))),
+        ("close() from a host function of the worker's own invocation",
+         lambda: _reentry(registry, "d-close", lambda worker: worker.close())),
         ("oplog file missing", lambda: _read_all(tmp / "none.oplog.jsonl")),
         ("empty oplog file", lambda: _read_all(_write(tmp / "empty.jsonl", b""))),
         ("oplog header from a newer version", lambda: _read_all(

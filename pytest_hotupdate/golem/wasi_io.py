@@ -14,34 +14,39 @@ function hands that to the guest. The types agree because both instances use the
   directory of the worker (a temporary directory preopened in the worker's Store as
   :data:`GUEST_PATH`, only for components that import a function needing streams, see
   :func:`needs_streams`). What the guest writes is read back from the file; what it reads was
-  written by the emulator. The
-  directory is hidden from the guest: :func:`guest_directories` serves its
+  written by the emulator. A stream holds its file open only until the guest drops it; the
+  directory (one open descriptor in each Store) goes with the worker:
+  :func:`remove_stream_directory` (``Worker.close``, and for every worker still open at
+  interpreter exit), or when the worker is garbage-collected. The directory is hidden from
+  the guest: :func:`guest_directories` serves its
   ``wasi:filesystem/preopens.get-directories`` without it, so the guest sees exactly the
   directories the test granted.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import itertools
 import os
+import resource
 import shutil
 import tempfile
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import wasmtime
 from wasmtime.component import Func, Linker, ResourceAny
 
-from ..errors import HotUpdateError
+from ..errors import HotUpdateError, ResourceError
 from ._base import Call, incarnation_state
 from .shims import BUMP_ALLOCATOR_WAT, WASI_IO_WIT, build_wat_component
 
 __all__ = ["GUEST_PATH", "OutgoingBody", "guest_directories", "input_stream", "needs_streams",
-           "ready_pollable", "stream_directory"]
+           "ready_pollable", "remove_stream_directory", "stream_directory", "why_unopenable"]
 
 #: Where a worker's private stream directory is preopened in its Store (hidden from the guest).
 GUEST_PATH = "/.pytest-hotupdate-streams"
@@ -209,8 +214,6 @@ class _Helper:
     open_read: Func
     #: The private stream directory, if this Store has one (an owned descriptor).
     private_dir: ResourceAny | None = None
-    #: File descriptors behind streams handed out (kept: a stream's parent must outlive it).
-    files: list[ResourceAny] = field(default_factory=list)
 
     def preopens(self, store: Any) -> list[tuple[ResourceAny, str]]:
         """The Store's preopened directories but the private one (fresh owned descriptors)."""
@@ -269,19 +272,77 @@ def needs_streams(imports: Any) -> bool:
                for interface, name in imports)
 
 
-_DIRECTORIES: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+#: Each worker's private directory, and the finalizer that removes it when the worker is
+#: garbage-collected (not at exit: see :func:`remove_stream_directory`).
+_DIRECTORIES: weakref.WeakKeyDictionary[Any, tuple[Path, weakref.finalize[..., Any]]] = (
+    weakref.WeakKeyDictionary())
 _NAMES = itertools.count(1)
 
 
 def stream_directory(worker: Any) -> Path:
-    """The private stream directory of ``worker`` (created on first use, removed with it)."""
+    """The private stream directory of ``worker`` (created on first use, removed with it).
+
+    Raises :class:`ResourceError` if it cannot be created.
+    """
     with _LOCK:
-        path = _DIRECTORIES.get(worker)
-        if path is None:
+        known = _DIRECTORIES.get(worker)
+        if known is not None:
+            return known[0]
+        try:
             path = Path(tempfile.mkdtemp(prefix="hotupdate-streams-"))
-            weakref.finalize(worker, shutil.rmtree, str(path), True)
-            _DIRECTORIES[worker] = path
+        except OSError as error:
+            raise ResourceError(f"cannot create a private stream directory in "
+                                f"{tempfile.gettempdir()}: {_reason(error)}") from None
+        remove = weakref.finalize(worker, shutil.rmtree, str(path), True)
+        # At exit the worker's Stores are closed first and the directory removed then
+        # (worker.py): removing it while every descriptor is in use can fail.
+        remove.atexit = False
+        _DIRECTORIES[worker] = (path, remove)
         return path
+
+
+#: Directories whose removal failed (no free file descriptor to list them): tried again by
+#: :func:`remove_stream_directory` and at exit.
+_UNREMOVED: set[Path] = set()
+
+
+def remove_stream_directory(worker: Any | None = None) -> None:
+    """Remove ``worker``'s private stream directory, if it has one (close its Stores first),
+    and any whose removal failed before (``None``: only those)."""
+    with _LOCK:
+        known = _DIRECTORIES.pop(worker, None) if worker is not None else None
+        if known is not None:
+            known[1].detach()
+            _UNREMOVED.add(known[0])
+        paths = list(_UNREMOVED)
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            with _LOCK:
+                _UNREMOVED.discard(path)
+
+
+def why_unopenable(path: str | Path) -> str:
+    """Why the directory ``path`` cannot be opened now (``too many open files ...``)."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_DIRECTORY))
+    except OSError as error:
+        return _reason(error)
+    return "wasmtime could not open it"
+
+
+def _reason(error: OSError) -> str:
+    if error.errno in (errno.EMFILE, errno.ENFILE):
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return (f"too many open files (the process may open {soft}, RLIMIT_NOFILE): close() "
+                "the workers you no longer use, or raise the limit (ulimit -n)")
+    return error.strerror or str(error)
+
+
+def _stream_error(call: Call, directory: Path) -> ResourceError:
+    """The error for a stream the helper could not open (its ``open-at`` failed)."""
+    return ResourceError(f"worker {call.worker.name}: {call.name}: cannot open a stream file "
+                         f"in its private directory: {why_unopenable(directory)}")
 
 
 def _private(call: Call) -> tuple[_Helper, Path]:
@@ -298,10 +359,18 @@ def input_stream(call: Call, data: bytes) -> ResourceAny:
     (directory / name).write_bytes(data)
     try:
         file, stream = helper.open_read(call.store, helper.private_dir, name)
+    except wasmtime.WasmtimeError:
+        raise _stream_error(call, directory) from None
     finally:
         os.unlink(directory / name)  # the open descriptor keeps the bytes readable
-    helper.files.append(file)
+    _release(call, file)
     return _resource(stream, "stream")
+
+
+def _release(call: Call, file: ResourceAny) -> None:
+    """Drop the descriptor a stream was made from: wasmtime's stream keeps the file open itself
+    until the guest drops the stream, so no descriptor outlives the streams in use."""
+    file.drop(call.store)
 
 
 class OutgoingBody:
@@ -320,8 +389,11 @@ class OutgoingBody:
         """A WASI ``output-stream`` for the guest onto a new file of the private directory."""
         helper, directory = _private(call)
         name = f"out-{next(_NAMES)}"
-        file, stream = helper.open_write(call.store, helper.private_dir, name)
-        helper.files.append(file)
+        try:
+            file, stream = helper.open_write(call.store, helper.private_dir, name)
+        except wasmtime.WasmtimeError:
+            raise _stream_error(call, directory) from None
+        _release(call, file)
         self._file = directory / name
         return _resource(stream, "stream")
 
