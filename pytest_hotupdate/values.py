@@ -1519,11 +1519,40 @@ def _escape_char(ch: str) -> str:
     return r
 
 
-def _escape_str(s: str) -> str:
-    if s.isascii() and _ASCII_NEEDS_ESCAPE.search(s) is None:
+# ASCII escapes, in an order where no step sees the backslashes an earlier one inserted.
+_ASCII_ESCAPE_STEPS = (
+    ("\\", "\\\\"), ('"', '\\"'), ("'", "\\'"), ("\t", "\\t"), ("\r", "\\r"), ("\n", "\\n"),
+)
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Long strings are escaped in slices of this many code points (escaping is per code point),
+#: so the temporary objects of one slice, not of the whole string, are alive at once.
+_ESCAPE_SLICE = 1 << 16
+
+
+def _escape_control(m: re.Match[str]) -> str:
+    return "\\u{%x}" % ord(m.group())
+
+
+def _escape_slice(s: str) -> str:
+    if s.isascii():
+        # str.replace per escape kind: C speed, no object per character
+        for ch, escaped in _ASCII_ESCAPE_STEPS:
+            if ch in s:
+                s = s.replace(ch, escaped)
+        if _ASCII_CONTROL.search(s) is not None:
+            s = _ASCII_CONTROL.sub(_escape_control, s)
         return s
     cache = _ESCAPE_CACHE
     return "".join([cache.get(c) or _escape_char(c) for c in s])
+
+
+def _escape_str(s: str) -> str:
+    if s.isascii() and _ASCII_NEEDS_ESCAPE.search(s) is None:
+        return s
+    if len(s) <= _ESCAPE_SLICE:
+        return _escape_slice(s)
+    step = _ESCAPE_SLICE
+    return "".join([_escape_slice(s[i : i + step]) for i in range(0, len(s), step)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1555,7 +1584,7 @@ def _enc_char(v: Any) -> str:
 
 
 def _enc_string(v: Any) -> str:
-    return '"' + _escape_str(_lower_string(v)) + '"'
+    return f'"{_escape_str(_lower_string(v))}"'  # one copy of a long string, not two
 
 
 def _make_float_enc(kind: str) -> Callable[[Any], str]:
@@ -1571,8 +1600,18 @@ _BYTE_TEXT = [str(i) for i in range(256)]
 
 
 def _enc_bytes(v: Any) -> str:
-    # A table lookup per byte: about 5x faster than str() per byte on large payloads.
-    return "[" + ", ".join([_BYTE_TEXT[b] for b in _lower_bytes(v)]) + "]"
+    # A table lookup per byte: about 5x faster than str() per byte on large payloads. Large
+    # payloads go in slices, so the per-byte strings of one slice only are alive at once, and
+    # the brackets join the first and last slices, so the text is copied once at the end.
+    data = _lower_bytes(v)
+    table = _BYTE_TEXT
+    step = _ESCAPE_SLICE
+    parts = [", ".join([table[b] for b in data[i : i + step]]) for i in range(0, len(data), step)]
+    if not parts:
+        return "[]"
+    parts[0] = "[" + parts[0]
+    parts[-1] += "]"
+    return ", ".join(parts)
 
 
 _PRIM_ENC: dict[str, Callable[[Any], str]] = {
@@ -1606,7 +1645,7 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
             except _Bad as b:
                 b.segs.append(f"[{len(parts)}]")
                 raise
-            return "[" + ", ".join(parts) + "]"
+            return f"[{', '.join(parts)}]"
 
         return enc_list
 
