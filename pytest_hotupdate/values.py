@@ -1849,6 +1849,16 @@ _JSON = json.JSONDecoder(strict=False)
 # Escapes JSON has and WAVE has not (`\/ \b \f \uXXXX`); see _lex_string.
 _JSON_ONLY_ESCAPE = re.compile(r"\\[/bfu]")
 
+#: Integer list elements each followed by a comma, matched by one regex and kept as one node
+#: (kind ``ints``), so a million-element ``list<u8>`` is a few nodes, not a million. At most 20
+#: digits per number (longer ones take the normal path) and 65536 numbers per node (bounded
+#: temporaries when converting).
+_INT_RUN = re.compile(r"(?:-?(?:0|[1-9][0-9]{0,19}+)[ \t\n\r]*+,[ \t\n\r]*+){1,65536}+")
+_INT_ITEM = re.compile(r"-?[0-9]+")
+#: The text of a byte between two commas, as the writer puts it (`[1, 2]`): a dict lookup is
+#: several times faster than int() per element of a large list<u8>.
+_U8_ITEMS = {**{str(i): i for i in range(256)}, **{" " + str(i): i for i in range(256)}}
+
 #: A token: (kind, start, end, decoded string or None). kind is a punctuation character,
 #: ``num``, ``label``, ``char``, ``str``, ``mstr``, ``ERR`` (an invalid token: the parser stops
 #: there, as the lazy Rust lexer never looks further) or ``EOF``.
@@ -1925,7 +1935,8 @@ class _Node:
     """An untyped WAVE node.
 
     kinds: ``true false num char str mstr tuple list record flags label vpayload some none ok
-    err``. ``label`` is the case name without ``%`` (``label``/``vpayload``); ``children`` holds
+    err``, and ``ints`` (only in a list's children: a run of integers, each followed by a comma,
+    from ``start`` to ``end``). ``label`` is the case name without ``%`` (``label``/``vpayload``); ``children`` holds
     value nodes, ``(name, pos, node)`` for records, ``(raw_label, pos)`` for flags, and for a
     ``str`` the value if the lexer already decoded it (else ``None``).
     """
@@ -2007,7 +2018,7 @@ class _Parser:
                 raise _Syn("empty tuple", s)
             return _Node("tuple", s, self.cur[2], children)
         if k == "[":
-            children = self.comma_separated("]")
+            children = self.comma_separated("]", ints=True)
             return _Node("list", s, self.cur[2], children)
         if k == "{":
             return self.record_or_flags(s)
@@ -2046,13 +2057,28 @@ class _Parser:
         self.unexpected()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def comma_separated(self, end: str) -> list[_Node]:
+    def comma_separated(self, end: str, ints: bool = False) -> list[_Node]:
         nodes: list[_Node] = []
         if self.next_is(end):
             self.advance()
             return nodes
         append = nodes.append
+        text = self.text
+        ints = ints and self.depth < _MAX_DEPTH  # else the first element is too deep
         while True:
+            if ints and self.peeked[0] == "num":
+                m = _INT_RUN.match(text, self.peeked[1])
+                if m is not None:
+                    # the same tokens as `num , num , ...`: the parser stands after the last comma
+                    start, stop = self.peeked[1], m.end()
+                    append(_Node("ints", start, stop))
+                    comma = text.rfind(",", start, stop)
+                    self.cur = (",", comma, comma + 1, None)
+                    self.peeked = _lex(text, stop)
+                    if self.next_is(end):
+                        self.advance()
+                        break
+                    continue
             append(self.node())
             if self.advance() == ",":
                 if self.next_is(end):
@@ -2369,14 +2395,44 @@ def _converter(ty: WitType) -> _Conv:
     if isinstance(ty, ListType):
         el = _converter(ty.element)
         to_bytes = ty.element == _U8
+        kind = ty.element.kind if isinstance(ty.element, Prim) else ""
+        lo, hi = INT_RANGES.get(kind, (0, -1))
+
+        def run_values(c: _Node, text: str) -> Any:
+            """The integers of an ``ints`` node in one go, or None if one of them does not fit
+            (the caller then converts them one by one, for the exact error)."""
+            if hi < 0 or (lo == 0 and text.find("-", c.start, c.end) >= 0):  # `-0` is not a u8
+                return None
+            # `12 ,\n 3 , ` -> ["12 ", "\n 3 ", " "]: int() ignores the surrounding whitespace
+            items = text[c.start : c.end].split(",")
+            items.pop()  # the whitespace after the last comma
+            if to_bytes:
+                try:
+                    return bytes(map(_U8_ITEMS.__getitem__, items))
+                except KeyError:
+                    pass
+                try:
+                    return bytes(map(int, items))  # ValueError outside 0..255
+                except ValueError:
+                    return None
+            values = list(map(int, items))
+            return values if lo <= min(values) and max(values) <= hi else None
 
         def conv_list(node: _Node, text: str) -> Any:
             if node.kind != "list":
                 raise _type_mismatch(ty, node, text)
-            out: list[Any] = []
+            out: Any = bytearray() if to_bytes else []
             try:
                 for c in node.children:
-                    out.append(el(c, text))
+                    if c.kind != "ints":
+                        out.append(el(c, text))
+                        continue
+                    values = run_values(c, text)
+                    if values is not None:
+                        out += values
+                        continue
+                    for m in _INT_ITEM.finditer(text, c.start, c.end):
+                        out.append(el(_Node("num", m.start(), m.end()), text))
             except _Bad as b:
                 b.segs.append(f"[{len(out)}]")
                 raise
