@@ -1851,9 +1851,9 @@ _JSON_ONLY_ESCAPE = re.compile(r"\\[/bfu]")
 
 #: Integer list elements each followed by a comma, matched by one regex and kept as one node
 #: (kind ``ints``), so a million-element ``list<u8>`` is a few nodes, not a million. At most 20
-#: digits per number (longer ones take the normal path) and 65536 numbers per node (bounded
+#: digits per number (longer ones take the normal path) and 8192 numbers per node (bounded
 #: temporaries when converting).
-_INT_RUN = re.compile(r"(?:-?(?:0|[1-9][0-9]{0,19}+)[ \t\n\r]*+,[ \t\n\r]*+){1,65536}+")
+_INT_RUN = re.compile(r"(?:-?(?:0|[1-9][0-9]{0,19}+)[ \t\n\r]*+,[ \t\n\r]*+){1,8192}+")
 _INT_ITEM = re.compile(r"-?[0-9]+")
 #: The text of a byte between two commas, as the writer puts it (`[1, 2]`): a dict lookup is
 #: several times faster than int() per element of a large list<u8>.
