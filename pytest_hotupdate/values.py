@@ -1899,6 +1899,9 @@ def _lex(text: str, pos: int) -> _Token:
     while pos < n:
         c = text[pos]
         if c in _WS_START:
+            if c == " " and pos + 1 < n and text[pos + 1] not in _WS_START:
+                pos += 1  # the single space of `, ` and `: `: no regex call
+                continue
             m = _WS.match(text, pos)
             if m is None:  # a lone `/`
                 return ("ERR", pos, pos + 1, None)
