@@ -1939,9 +1939,9 @@ class _Node:
 
     kinds: ``true false num char str mstr tuple list record flags label vpayload some none ok
     err``, and ``ints`` (only in a list's children: a run of integers, each followed by a comma,
-    from ``start`` to ``end``). ``label`` is the case name without ``%`` (``label``/``vpayload``); ``children`` holds
-    value nodes, ``(name, pos, node)`` for records, ``(raw_label, pos)`` for flags, and for a
-    ``str`` the value if the lexer already decoded it (else ``None``).
+    from ``start`` to ``end``). ``label`` is the case name without ``%`` (``label``/``vpayload``);
+    ``children`` holds value nodes, ``(name, pos, node)`` for records, ``(raw_label, pos)`` for
+    flags, and for a ``str`` the value if the lexer already decoded it (else ``None``).
     """
 
     __slots__ = ("kind", "start", "end", "children", "label")

@@ -892,7 +892,8 @@ def test_20_mb_string_parses_to_its_value() -> None:
     assert wave_parse(STRING, f'"{plain}"') == plain
     # WAVE-only escapes (`\'`, `\u{...}`) and raw TAB, CR and non-ASCII take the other path
     wave_only = "it\\'s \\u{1F600} \\u{e9}\t\r é 😀 // "
-    assert wave_parse(STRING, '"' + wave_only * 200_000 + '"') == "it's 😀 é\t\r é 😀 // " * 200_000
+    expected = "it's 😀 é\t\r é 😀 // " * 200_000
+    assert wave_parse(STRING, '"' + wave_only * 200_000 + '"') == expected
 
 
 def test_large_multiline_string_parses_to_its_value() -> None:
@@ -930,14 +931,15 @@ def test_errors_in_large_strings_keep_their_positions() -> None:
     assert "lines must be indented" in str(info.value) and "at line 3, column 1" in str(info.value)
     with pytest.raises(ValueTypeError) as info:
         wave_parse(Prim("u8"), f'"{big}"')
-    assert str(info.value) == 'value: expected u8, got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (at column 1)'
+    assert str(info.value) == 'value: expected u8, got "' + "x" * 36 + '... (at column 1)'
 
 
 def test_1m_element_list_u8_parses_to_its_value() -> None:
     data = bytes(i % 256 for i in range(1_000_000))
     assert wave_parse(BYTES, wave_encode(BYTES, data)) == data
     assert wave_parse(BYTES, "[" + ",\n  ".join(map(str, data)) + ",\n]") == data
-    assert wave_parse(BYTES, "[" + " , // byte\n".join(map(str, data[:100_000])) + "]") == data[:100_000]
+    commented = "[" + " , // byte\n".join(map(str, data[:100_000])) + "]"
+    assert wave_parse(BYTES, commented) == data[:100_000]
     numbers = list(range(-100_000, 100_000, 3))
     assert wave_parse(ListType(Prim("s32")), str(numbers)) == numbers
     assert wave_parse(ListType(Prim("f64")), str(numbers)) == [float(n) for n in numbers]
