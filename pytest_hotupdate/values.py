@@ -2279,6 +2279,7 @@ def _decode_char(node: _Node, text: str) -> str:
         raise _Syn("multiple characters in char value", node.start)
     return ch
 
+
 # ---------------------------------------------------------------------------------------------
 # WAVE typed conversion
 # ---------------------------------------------------------------------------------------------
