@@ -1000,3 +1000,47 @@ def test_large_values_encode_in_linear_memory_and_round_trip() -> None:
     text, peak = _encode_peak(BYTES, data)
     assert text == "[" + ", ".join(map(str, data)) + "]"
     assert peak <= 3 * sys.getsizeof(text)
+
+
+_LITERAL_PIECES = st.sampled_from([
+    "a", " ", "\t", "\r", "\n", "'", "é", "😀", "\ud800", "\x00", "\x7f", "//", "\\n", "\\t", "\\r",
+    '\\"', "\\'", "\\\\", "\\/", "\\b", "\\f", "\\z", "\\u0041", "\\u{41}", "\\u{1F600}",
+    "\\u{d800}", "\\u{110000}", "\\u{", "\\u{}",
+])
+
+
+def _outcome(ty: WitType, text: str) -> Any:
+    try:
+        return wave_parse(ty, text)
+    except (WaveSyntaxError, ValueTypeError) as error:
+        return (type(error).__name__, str(error))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_LITERAL_PIECES, max_size=12))
+def test_string_literal_paths_agree(pieces: list[str]) -> None:
+    # A literal whose escapes are JSON's goes through JSON's scanner; `\u{41}` is WAVE-only and
+    # sends the same literal through the WAVE regex and decoder: same value, or the same error.
+    content = "".join(pieces)
+    fast, wave = _outcome(STRING, f'"{content}"'), _outcome(STRING, f'"{content}\\u{{41}}"')
+    assert wave == (fast + "A" if isinstance(fast, str) else fast)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["0", "1", "255", "256", "-0", "-1", "-129", "4294967296", "1.5",
+                              "1" * 21, "none"]), max_size=12),
+    st.sampled_from(["list<u8>", "list<s8>", "list<u32>", "list<s64>", "list<f64>",
+                     "list<option<u8>>"]),
+)
+def test_integer_runs_agree_with_elements(items: list[str], type_text: str) -> None:
+    # `1, 2, ` runs are one node converted in one go; a comment before each comma makes every
+    # element its own node: same value, or the same error at the same element
+    ty = parse_wit(type_text)
+    runs = _outcome(ty, "[" + ", ".join(items) + (",]" if items else "]"))
+    elements = _outcome(ty, "[" + " // c\n,".join(items) + (" // c\n,]" if items else "]"))
+    if isinstance(runs, tuple):
+        assert isinstance(elements, tuple)
+        assert runs[1].split(" (at ")[0] == elements[1].split(" (at ")[0]
+    else:
+        assert runs == elements
