@@ -72,6 +72,7 @@ for ``own<R>`` and ``borrow<R>`` and read back as :class:`Handle` ``(N)``.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 import struct
@@ -1518,11 +1519,40 @@ def _escape_char(ch: str) -> str:
     return r
 
 
-def _escape_str(s: str) -> str:
-    if s.isascii() and _ASCII_NEEDS_ESCAPE.search(s) is None:
+# ASCII escapes, in an order where no step sees the backslashes an earlier one inserted.
+_ASCII_ESCAPE_STEPS = (
+    ("\\", "\\\\"), ('"', '\\"'), ("'", "\\'"), ("\t", "\\t"), ("\r", "\\r"), ("\n", "\\n"),
+)
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Long strings are escaped in slices of this many code points (escaping is per code point),
+#: so the temporary objects of one slice, not of the whole string, are alive at once.
+_ESCAPE_SLICE = 1 << 16
+
+
+def _escape_control(m: re.Match[str]) -> str:
+    return "\\u{%x}" % ord(m.group())
+
+
+def _escape_slice(s: str) -> str:
+    if s.isascii():
+        # str.replace per escape kind: C speed, no object per character
+        for ch, escaped in _ASCII_ESCAPE_STEPS:
+            if ch in s:
+                s = s.replace(ch, escaped)
+        if _ASCII_CONTROL.search(s) is not None:
+            s = _ASCII_CONTROL.sub(_escape_control, s)
         return s
     cache = _ESCAPE_CACHE
     return "".join([cache.get(c) or _escape_char(c) for c in s])
+
+
+def _escape_str(s: str) -> str:
+    if s.isascii() and _ASCII_NEEDS_ESCAPE.search(s) is None:
+        return s
+    if len(s) <= _ESCAPE_SLICE:
+        return _escape_slice(s)
+    step = _ESCAPE_SLICE
+    return "".join([_escape_slice(s[i : i + step]) for i in range(0, len(s), step)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1554,7 +1584,7 @@ def _enc_char(v: Any) -> str:
 
 
 def _enc_string(v: Any) -> str:
-    return '"' + _escape_str(_lower_string(v)) + '"'
+    return f'"{_escape_str(_lower_string(v))}"'  # one copy of a long string, not two
 
 
 def _make_float_enc(kind: str) -> Callable[[Any], str]:
@@ -1570,8 +1600,18 @@ _BYTE_TEXT = [str(i) for i in range(256)]
 
 
 def _enc_bytes(v: Any) -> str:
-    # A table lookup per byte: about 5x faster than str() per byte on large payloads.
-    return "[" + ", ".join([_BYTE_TEXT[b] for b in _lower_bytes(v)]) + "]"
+    # A table lookup per byte: about 5x faster than str() per byte on large payloads. Large
+    # payloads go in slices, so the per-byte strings of one slice only are alive at once, and
+    # the brackets join the first and last slices, so the text is copied once at the end.
+    data = _lower_bytes(v)
+    table = _BYTE_TEXT
+    step = _ESCAPE_SLICE
+    parts = [", ".join([table[b] for b in data[i : i + step]]) for i in range(0, len(data), step)]
+    if not parts:
+        return "[]"
+    parts[0] = "[" + parts[0]
+    parts[-1] += "]"
+    return ", ".join(parts)
 
 
 _PRIM_ENC: dict[str, Callable[[Any], str]] = {
@@ -1605,7 +1645,7 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
             except _Bad as b:
                 b.segs.append(f"[{len(parts)}]")
                 raise
-            return "[" + ", ".join(parts) + "]"
+            return f"[{', '.join(parts)}]"
 
         return enc_list
 
@@ -1789,64 +1829,119 @@ def wave_encode_params(params: Sequence[tuple[str, WitType]], values: Sequence[A
 # ---------------------------------------------------------------------------------------------
 # WAVE lexer and untyped parser
 # ---------------------------------------------------------------------------------------------
+# The lexer is a scanner over the text by index, one token at a time (the parser looks one token
+# ahead): no token list, no per-character objects, and every repetition in its regexes is
+# possessive, so `re` keeps no backtracking state per character. That keeps parsing linear in
+# time and memory however long a string, comment, label or list is (a 20 MB string used to
+# cost several GB in the old `(?:char|escape)*` regex).
 
 _LABEL_WORD = r"(?:[0-9]+(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)?|[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)"
 _ESCAPE = r"""(?:\\['"tnr\\]|\\u\{[0-9a-fA-F]{1,6}\})"""
-_TOKEN = re.compile(
-    r"(?P<ws>(?:[ \t\n\r]+|//[^\n]*)+)"
-    r"|(?P<punct>[{}()\[\]:,])"
-    r"|(?P<num>-inf|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
-    r"|(?P<label>%?(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)(?:-" + _LABEL_WORD + r")*)"
-    r"|(?P<char>'(?:[^\\'\n\ud800-\udfff]{1,4}|" + _ESCAPE + r")')"
-    r'|(?P<mstr>""")'
-    r'|(?P<str>"(?:[^\\"\n\ud800-\udfff]|' + _ESCAPE + r')*")'
-)
+_WS = re.compile(r"(?:[ \t\n\r]++|//[^\n]*+)++")
+_NUM = re.compile(r"-inf|-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][-+]?[0-9]++)?")
+_LABEL = re.compile(r"%?(?:[a-z][a-z0-9]*+|[A-Z][A-Z0-9]*+)(?:-" + _LABEL_WORD + r")*+")
+_CHAR = re.compile(r"'(?:[^\\'\n\ud800-\udfff]{1,4}|" + _ESCAPE + r")'")
+_STRING = re.compile(r'"(?:[^\\"\n\ud800-\udfff]++|' + _ESCAPE + r')*+"')
+_PUNCT = frozenset("{}()[]:,")
+_WS_START = frozenset(" \t\n\r/")
+# JSON's C string scanner (control characters allowed, as WAVE allows them): see _lex_string.
+_JSON = json.JSONDecoder(strict=False)
+# Escapes JSON has and WAVE has not (`\/ \b \f \uXXXX`); see _lex_string.
+_JSON_ONLY_ESCAPE = re.compile(r"\\[/bfu]")
 
-def _tokenize(text: str) -> list[tuple[str, int, int]]:
-    """Tokens ``(kind, start, end)``; kind is a punctuation character, ``num``, ``label``,
-    ``char``, ``str``, ``mstr`` or ``ERR`` (an invalid token: lexing stops there, as the lazy
-    Rust lexer would never look further)."""
-    toks: list[tuple[str, int, int]] = []
-    pos = 0
-    n = len(text)
-    match = _TOKEN.match
-    while pos < n:
-        m = match(text, pos)
+#: Integer list elements each followed by a comma, matched by one regex and kept as one node
+#: (kind ``ints``), so a million-element ``list<u8>`` is a few nodes, not a million. At most 20
+#: digits per number (longer ones take the normal path) and 8192 numbers per node (bounded
+#: temporaries when converting).
+_INT_RUN = re.compile(r"(?:-?(?:0|[1-9][0-9]{0,19}+)[ \t\n\r]*+,[ \t\n\r]*+){1,8192}+")
+_INT_ITEM = re.compile(r"-?[0-9]+")
+#: The text of a byte between two commas, as the writer puts it (`[1, 2]`): a dict lookup is
+#: several times faster than int() per element of a large list<u8>.
+_U8_ITEMS = {**{str(i): i for i in range(256)}, **{" " + str(i): i for i in range(256)}}
+
+#: A token: (kind, start, end, decoded string or None). kind is a punctuation character,
+#: ``num``, ``label``, ``char``, ``str``, ``mstr``, ``ERR`` (an invalid token: the parser stops
+#: there, as the lazy Rust lexer never looks further) or ``EOF``.
+_Token = tuple[str, int, int, Any]
+
+
+def _lex_string(text: str, pos: int) -> _Token:
+    """The single-line string token at ``text[pos] == '"'``.
+
+    Fast path: WAVE's escapes `\\" \\\\ \\t \\n \\r` are also JSON's and decode the same way, so
+    when JSON's C scanner accepts the literal and it holds no LF, no lone surrogate and no
+    backslash before `/ b f u` (JSON-only escapes, and WAVE's `\\u{...}`), the scanner's end
+    and value are exactly WAVE's. Anything else (`\\'`, `\\u{41}`, an invalid literal) goes
+    through the WAVE regex, and the value is decoded later by :func:`_decode_span`.
+    """
+    try:
+        value, end = _JSON.raw_decode(text, pos)
+    except ValueError:
+        value = None
+    else:
+        if (
+            text.find("\n", pos + 1, end) >= 0
+            or _JSON_ONLY_ESCAPE.search(text, pos + 1, end) is not None
+            or (not text.isascii() and _SURROGATE.search(text, pos + 1, end) is not None)
+        ):
+            value = None
+    if value is None:
+        m = _STRING.match(text, pos)
         if m is None:
-            toks.append(("ERR", pos, pos + 1))
-            break
-        kind = m.lastgroup
+            return ("ERR", pos, pos + 1, None)
         end = m.end()
-        if kind == "ws":
-            pos = end
+    return ("str", pos, end, value)
+
+
+def _lex(text: str, pos: int) -> _Token:
+    """The next token at or after ``pos`` (whitespace and comments skipped)."""
+    n = len(text)
+    while pos < n:
+        c = text[pos]
+        if c in _WS_START:
+            if c == " " and pos + 1 < n and text[pos + 1] not in _WS_START:
+                pos += 1  # the single space of `, ` and `: `: no regex call
+                continue
+            m = _WS.match(text, pos)
+            if m is None:  # a lone `/`
+                return ("ERR", pos, pos + 1, None)
+            pos = m.end()
             continue
-        if kind == "punct":
-            toks.append((text[pos], pos, end))
-        elif kind == "char":
-            inner = text[pos + 1 : end - 1]
-            if inner[0] != "\\" and len(inner) != 1:
-                toks.append(("ERR", pos, end))
-                break
-            toks.append(("char", pos, end))
-        elif kind == "mstr":
-            close = text.find('"""', end)
-            if close < 0:
-                toks.append(("ERR", pos, n))
-                break
-            end = close + 3
-            toks.append(("mstr", pos, end))
-        else:
-            toks.append((kind, pos, end))  # type: ignore[arg-type]
-        pos = end
-    return toks
+        if c in _PUNCT:
+            return (c, pos, pos + 1, None)
+        if c == '"':
+            if text.startswith('"""', pos):
+                close = text.find('"""', pos + 3)
+                if close < 0:
+                    return ("ERR", pos, n, None)
+                return ("mstr", pos, close + 3, None)
+            return _lex_string(text, pos)
+        if c == "'":
+            m = _CHAR.match(text, pos)
+            if m is None:
+                return ("ERR", pos, pos + 1, None)
+            end = m.end()
+            if text[pos + 1] != "\\" and end - pos != 3:
+                return ("ERR", pos, end, None)
+            return ("char", pos, end, None)
+        m = _NUM.match(text, pos)
+        if m is not None:
+            return ("num", pos, m.end(), None)
+        m = _LABEL.match(text, pos)
+        if m is not None:
+            return ("label", pos, m.end(), None)
+        return ("ERR", pos, pos + 1, None)
+    return ("EOF", n, n, None)
 
 
 class _Node:
     """An untyped WAVE node.
 
     kinds: ``true false num char str mstr tuple list record flags label vpayload some none ok
-    err``. ``label`` is the case name without ``%`` (``label``/``vpayload``); ``children`` holds
-    value nodes, ``(name, pos, node)`` for records and ``(raw_label, pos)`` for flags.
+    err``, and ``ints`` (only in a list's children: a run of integers, each followed by a comma,
+    from ``start`` to ``end``). ``label`` is the case name without ``%`` (``label``/``vpayload``);
+    ``children`` holds value nodes, ``(name, pos, node)`` for records, ``(raw_label, pos)`` for
+    flags, and for a ``str`` the value if the lexer already decoded it (else ``None``).
     """
 
     __slots__ = ("kind", "start", "end", "children", "label")
@@ -1864,8 +1959,8 @@ class _Node:
 _MAX_DEPTH = 100
 
 
-def _describe_token(text: str, tok: tuple[str, int, int]) -> str:
-    s = text[tok[1] : tok[2]]
+def _describe_token(text: str, tok: tuple[str, int, int] | _Token) -> str:
+    s = text[tok[1] : min(tok[2], tok[1] + 21)]  # never copy a whole 20 MB token
     if len(s) > 20:
         s = s[:17] + "..."
     return repr(s)
@@ -1874,23 +1969,23 @@ def _describe_token(text: str, tok: tuple[str, int, int]) -> str:
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.toks = _tokenize(text)
-        self.i = 0
-        self.cur: tuple[str, int, int] = ("", 0, 0)
+        self.peeked: _Token = _lex(text, 0)
+        self.cur: _Token = ("", 0, 0, None)
         self.depth = 0
 
     def advance(self) -> str:
-        if self.i >= len(self.toks):
+        t = self.peeked
+        kind = t[0]
+        if kind == "EOF":
             raise _Syn("unexpected end of input", len(self.text))
-        t = self.toks[self.i]
-        self.i += 1
-        if t[0] == "ERR":
+        if kind == "ERR":
             raise _Syn(f"invalid token {_describe_token(self.text, t)}", t[1])
         self.cur = t
-        return t[0]
+        self.peeked = _lex(self.text, t[2])
+        return kind
 
     def next_is(self, kind: str) -> bool:
-        return self.i < len(self.toks) and self.toks[self.i][0] == kind
+        return self.peeked[0] == kind
 
     def expect(self, kind: str) -> None:
         if self.cur[0] != kind:
@@ -1900,8 +1995,8 @@ class _Parser:
         raise _Syn(f"unexpected token {_describe_token(self.text, self.cur)}", self.cur[1])
 
     def finish(self) -> None:
-        if self.i < len(self.toks):
-            t = self.toks[self.i]
+        t = self.peeked
+        if t[0] != "EOF":
             raise _Syn(f"trailing characters {_describe_token(self.text, t)}", t[1])
 
     def node(self) -> _Node:
@@ -1915,8 +2010,10 @@ class _Parser:
 
     def _node(self) -> _Node:
         k = self.advance()
-        _, s, e = self.cur
-        if k in ("num", "char", "str", "mstr"):
+        _, s, e, value = self.cur
+        if k == "str":
+            return _Node(k, s, e, value)
+        if k in ("num", "char", "mstr"):
             return _Node(k, s, e)
         if k == "(":
             children = self.comma_separated(")")
@@ -1924,7 +2021,7 @@ class _Parser:
                 raise _Syn("empty tuple", s)
             return _Node("tuple", s, self.cur[2], children)
         if k == "[":
-            children = self.comma_separated("]")
+            children = self.comma_separated("]", ints=True)
             return _Node("list", s, self.cur[2], children)
         if k == "{":
             return self.record_or_flags(s)
@@ -1963,13 +2060,29 @@ class _Parser:
         self.unexpected()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def comma_separated(self, end: str) -> list[_Node]:
+    def comma_separated(self, end: str, ints: bool = False) -> list[_Node]:
         nodes: list[_Node] = []
         if self.next_is(end):
             self.advance()
             return nodes
+        append = nodes.append
+        text = self.text
+        ints = ints and self.depth < _MAX_DEPTH  # else the first element is too deep
         while True:
-            nodes.append(self.node())
+            if ints and self.peeked[0] == "num":
+                m = _INT_RUN.match(text, self.peeked[1])
+                if m is not None:
+                    # the same tokens as `num , num , ...`: the parser stands after the last comma
+                    start, stop = self.peeked[1], m.end()
+                    append(_Node("ints", start, stop))
+                    comma = text.rfind(",", start, stop)
+                    self.cur = (",", comma, comma + 1, None)
+                    self.peeked = _lex(text, stop)
+                    if self.next_is(end):
+                        self.advance()
+                        break
+                    continue
+            append(self.node())
             if self.advance() == ",":
                 if self.next_is(end):
                     self.advance()
@@ -1981,7 +2094,7 @@ class _Parser:
 
     def label(self) -> tuple[str, str, int]:
         self.expect("label")
-        _, s, e = self.cur
+        _, s, e, _ = self.cur
         raw = self.text[s:e]
         return raw, raw.lstrip("%"), s
 
@@ -2043,89 +2156,126 @@ def _where(text: str, pos: int) -> str:
 # ---------------------------------------------------------------------------------------------
 
 _SIMPLE_UNESCAPES = {"\\": "\\", "'": "'", '"': '"', "t": "\t", "n": "\n", "r": "\r"}
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
-def _unescape(src: str, i: int, base: int) -> tuple[str, int]:
-    """Decode the escape starting at ``src[i] == '\\'``; returns (char, length)."""
-    c = src[i + 1] if i + 1 < len(src) else ""
+class _Pieces:
+    """Builds a long string from many short pieces with bounded overhead: the pieces are
+    joined every few thousand, so a string with millions of escapes never holds millions of
+    small string objects at once."""
+
+    __slots__ = ("chunks", "pieces")
+    BATCH = 4096
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.pieces: list[str] = []
+
+    def add(self, piece: str) -> None:
+        pieces = self.pieces
+        pieces.append(piece)
+        if len(pieces) >= self.BATCH:
+            self.chunks.append("".join(pieces))
+            pieces.clear()
+
+    def value(self) -> str:
+        self.chunks.append("".join(self.pieces))
+        self.pieces.clear()
+        return self.chunks[0] if len(self.chunks) == 1 else "".join(self.chunks)
+
+
+def _unescape(text: str, i: int, end: int) -> tuple[str, int]:
+    """Decode the escape at ``text[i] == '\\'`` (the literal ends at ``end``); returns
+    (char, length)."""
+    c = text[i + 1] if i + 1 < end else ""
     simple = _SIMPLE_UNESCAPES.get(c)
     if simple is not None:
         return simple, 2
-    if c == "u" and src.startswith("{", i + 2):
-        close = src.find("}", i + 3)
-        hexdigits = src[i + 3 : close] if close >= 0 else ""
-        if 1 <= len(hexdigits) <= 6 and all(h in "0123456789abcdefABCDEF" for h in hexdigits):
+    if c == "u" and text.startswith("{", i + 2, end):
+        # at most 6 hex digits: look for the `}` no further than that (never scan the text)
+        close = text.find("}", i + 3, min(end, i + 10))
+        hexdigits = text[i + 3 : close] if close >= 0 else ""
+        if 1 <= len(hexdigits) <= 6 and all(h in _HEX_DIGITS for h in hexdigits):
             cp = int(hexdigits, 16)
             if cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF:
                 return chr(cp), len(hexdigits) + 4
-    raise _Syn("invalid character escape", base + i)
+    raise _Syn("invalid character escape", i)
 
 
-def _decode_line(src: str, base: int) -> str:
-    if "\\" not in src:
-        return src
-    out: list[str] = []
-    i = 0
+def _decode_span(text: str, start: int, end: int, out: _Pieces) -> None:
+    """Append the decoded ``text[start:end]`` (escapes allowed, no quotes) to ``out``."""
+    find = text.find
+    i = start
     while True:
-        j = src.find("\\", i)
+        j = find("\\", i, end)
         if j < 0:
-            out.append(src[i:])
-            break
-        out.append(src[i:j])
-        ch, n = _unescape(src, j, base)
-        out.append(ch)
+            out.add(text[i:end])
+            return
+        if j > i:
+            out.add(text[i:j])
+        ch, n = _unescape(text, j, end)
+        out.add(ch)
         i = j + n
-    return "".join(out)
 
 
 def _decode_string(node: _Node, text: str) -> str:
     if node.kind == "str":
-        return _decode_line(text[node.start + 1 : node.end - 1], node.start + 1)
-    # multiline
-    start = node.start + 3
-    inner = text[start : node.end - 3]
-    pos = start
-    if inner.startswith("\r"):
-        inner = inner[1:]
+        if node.children is not None:  # decoded by the lexer
+            decoded: str = node.children
+            return decoded
+        start, end = node.start + 1, node.end - 1
+        if text.find("\\", start, end) < 0:
+            return text[start:end]
+        out = _Pieces()
+        _decode_span(text, start, end, out)
+        return out.value()
+    # multiline: `"""`, an optional CR, LF, content lines, a last line of spaces, `"""`
+    pos = node.start + 3
+    stop = node.end - 3
+    if text.startswith("\r", pos, stop):
         pos += 1
-    if not inner.isascii():
-        m = _SURROGATE.search(inner)
+    if not text.isascii():
+        m = _SURROGATE.search(text, pos, stop)
         if m is not None:
-            raise _Syn(f"invalid character U+{ord(m.group()):04X}", pos + m.start())
-    lines = inner.split("\n")
-    indent = lines.pop()
+            raise _Syn(f"invalid character U+{ord(m.group()):04X}", m.start())
+    last_nl = text.rfind("\n", pos, stop)
+    indent = text[last_nl + 1 if last_nl >= 0 else pos : stop]
     if indent.strip(" "):
         raise _Syn(
             'invalid multiline string: closing """ must be on a line preceded only by spaces',
             node.end - 3,
         )
-    if not lines or lines[0] != "":
+    if last_nl < 0 or text[pos] != "\n":
         raise _Syn(
             'invalid multiline string: opening """ must be followed immediately by newline',
             node.start,
         )
-    pos += 1  # the first line break
-    out: list[str] = []
-    for line in lines[1:]:
-        if not line.startswith(indent):
+    out = _Pieces()
+    line = pos + 1  # the first line break is not part of the value
+    width = len(indent)
+    while line <= last_nl:  # every content line ends with an LF, the last one at last_nl
+        line_end = text.find("\n", line, last_nl + 1)
+        if not text.startswith(indent, line, line_end):
             raise _Syn(
                 'invalid multiline string: lines must be indented at least as much as closing """',
-                pos,
+                line,
             )
-        content = line[len(indent) :]
-        if content.endswith("\r"):
-            content = content[:-1]
-        out.append(_decode_line(content, pos + len(indent)))
-        pos += len(line) + 1
-    return "\n".join(out)
+        content_end = line_end
+        if content_end > line + width and text[content_end - 1] == "\r":
+            content_end -= 1
+        if line > pos + 1:
+            out.add("\n")
+        _decode_span(text, line + width, content_end, out)
+        line = line_end + 1
+    return out.value()
 
 
 def _decode_char(node: _Node, text: str) -> str:
-    inner = text[node.start + 1 : node.end - 1]
-    if inner[0] != "\\":
-        return inner
-    ch, n = _unescape(inner, 0, node.start + 1)
-    if n != len(inner):  # pragma: no cover - the lexer guarantees a single escape
+    start, end = node.start + 1, node.end - 1
+    if text[start] != "\\":
+        return text[start:end]
+    ch, n = _unescape(text, start, end)
+    if start + n != end:  # pragma: no cover - the lexer guarantees a single escape
         raise _Syn("multiple characters in char value", node.start)
     return ch
 
@@ -2136,7 +2286,7 @@ def _decode_char(node: _Node, text: str) -> str:
 
 
 def _node_text(node: _Node, text: str) -> str:
-    s = text[node.start : node.end]
+    s = text[node.start : min(node.end, node.start + 41)]  # never copy a whole 20 MB token
     s = s.replace("\r", "\\r").replace("\n", "\\n")
     return s if len(s) <= 40 else s[:37] + "..."
 
@@ -2249,14 +2399,44 @@ def _converter(ty: WitType) -> _Conv:
     if isinstance(ty, ListType):
         el = _converter(ty.element)
         to_bytes = ty.element == _U8
+        kind = ty.element.kind if isinstance(ty.element, Prim) else ""
+        lo, hi = INT_RANGES.get(kind, (0, -1))
+
+        def run_values(c: _Node, text: str) -> Any:
+            """The integers of an ``ints`` node in one go, or None if one of them does not fit
+            (the caller then converts them one by one, for the exact error)."""
+            if hi < 0 or (lo == 0 and text.find("-", c.start, c.end) >= 0):  # `-0` is not a u8
+                return None
+            # `12 ,\n 3 , ` -> ["12 ", "\n 3 ", " "]: int() ignores the surrounding whitespace
+            items = text[c.start : c.end].split(",")
+            items.pop()  # the whitespace after the last comma
+            if to_bytes:
+                try:
+                    return bytes(map(_U8_ITEMS.__getitem__, items))
+                except KeyError:
+                    pass
+                try:
+                    return bytes(map(int, items))  # ValueError outside 0..255
+                except ValueError:
+                    return None
+            values = list(map(int, items))
+            return values if lo <= min(values) and max(values) <= hi else None
 
         def conv_list(node: _Node, text: str) -> Any:
             if node.kind != "list":
                 raise _type_mismatch(ty, node, text)
-            out: list[Any] = []
+            out: Any = bytearray() if to_bytes else []
             try:
                 for c in node.children:
-                    out.append(el(c, text))
+                    if c.kind != "ints":
+                        out.append(el(c, text))
+                        continue
+                    values = run_values(c, text)
+                    if values is not None:
+                        out += values
+                        continue
+                    for m in _INT_ITEM.finditer(text, c.start, c.end):
+                        out.append(el(_Node("num", m.start(), m.end()), text))
             except _Bad as b:
                 b.segs.append(f"[{len(out)}]")
                 raise

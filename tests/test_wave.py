@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import tracemalloc
 import struct
+import sys
 from fractions import Fraction
 from typing import Any
 
@@ -860,3 +862,185 @@ def test_wave_parse_tolerates_whitespace_and_comments(data: st.DataObject) -> No
     if '"' in text or "'" in text:
         spaced = " " + text + " \n"  # separators may be inside strings
     assert wave_encode(ty, wave_parse(ty, spaced)) == text
+
+
+# ---------------------------------------------------------------------------------------------
+# Large values (issue 12): parsing and writing are linear in time and memory, nesting is bounded
+# (speed targets live in bench/wave_bench.py; these check values, errors and memory only)
+# ---------------------------------------------------------------------------------------------
+
+STRING = Prim("string")
+BYTES = ListType(Prim("u8"))
+_LINE = 'a line of text with \\"quotes\\", a tab\\t, a backslash \\\\ and more. '
+_LINE_VALUE = 'a line of text with "quotes", a tab\t, a backslash \\ and more. '
+
+
+def _peak_bytes(text: str, ty: WitType = STRING) -> tuple[Any, int]:
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        value = wave_parse(ty, text)
+        return value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_20_mb_string_parses_to_its_value() -> None:
+    count = 20_000_000 // (len(_LINE) + 2)
+    assert wave_parse(STRING, '"' + (_LINE + "\\n") * count + '"') == (_LINE_VALUE + "\n") * count
+    plain = "x" * 20_000_000
+    assert wave_parse(STRING, f'"{plain}"') == plain
+    # WAVE-only escapes (`\'`, `\u{...}`) and raw TAB, CR and non-ASCII take the other path
+    wave_only = "it\\'s \\u{1F600} \\u{e9}\t\r é 😀 // "
+    expected = "it's 😀 é\t\r é 😀 // " * 200_000
+    assert wave_parse(STRING, '"' + wave_only * 200_000 + '"') == expected
+
+
+def test_large_multiline_string_parses_to_its_value() -> None:
+    text = '"""\n' + "    a \\u{41} line\r\n" * 300_000 + '    """'
+    assert wave_parse(STRING, text) == "\n".join(["a A line"] * 300_000)
+
+
+def test_string_parse_memory_is_linear() -> None:
+    # used to be ~300 bytes per character in the `(?:char|escape)*` regex (6.6 GB for 20 MB)
+    for text in (
+        '"' + (_LINE + "\\n") * 5_000 + '"',
+        '"' + "it\\'s \\u{1F600} " * 20_000 + '"',
+        '"""\n' + "  a\\u{41}\n" * 20_000 + '  """',
+        "// comment\n" * 20_000 + " \t\r\n" * 20_000 + '"x"',
+    ):
+        value, peak = _peak_bytes(text)
+        assert len(value) > 0
+        # a str holds 1 to 4 bytes per character: compare with the larger of text and value
+        assert peak <= 3 * max(sys.getsizeof(text), sys.getsizeof(value)), (text[:30], peak)
+
+
+def test_errors_in_large_strings_keep_their_positions() -> None:
+    big = "x" * 10_000_000
+    with pytest.raises(WaveSyntaxError) as info:  # an invalid escape makes the token invalid
+        wave_parse(STRING, f'"{big}\\z"')
+    assert str(info.value) == "invalid token '\"' at column 1"
+    with pytest.raises(WaveSyntaxError) as info:  # a scalar value is checked when decoded
+        wave_parse(STRING, f'"{big}\\u{{D800}}"')
+    assert str(info.value) == "invalid character escape at column 10000002"
+    with pytest.raises(WaveSyntaxError) as info:
+        wave_parse(STRING, f'"{big}" "{big}"')
+    assert str(info.value) == "trailing characters '\"xxxxxxxxxxxxxxxx...' at column 10000004"
+    with pytest.raises(WaveSyntaxError) as info:
+        wave_parse(STRING, f'"""\n  {big}\n x\n  """')
+    assert "lines must be indented" in str(info.value) and "at line 3, column 1" in str(info.value)
+    with pytest.raises(ValueTypeError) as info:
+        wave_parse(Prim("u8"), f'"{big}"')
+    assert str(info.value) == 'value: expected u8, got "' + "x" * 36 + '... (at column 1)'
+
+
+def test_1m_element_list_u8_parses_to_its_value() -> None:
+    data = bytes(i % 256 for i in range(1_000_000))
+    assert wave_parse(BYTES, wave_encode(BYTES, data)) == data
+    assert wave_parse(BYTES, "[" + ",\n  ".join(map(str, data)) + ",\n]") == data
+    commented = "[" + " , // byte\n".join(map(str, data[:100_000])) + "]"
+    assert wave_parse(BYTES, commented) == data[:100_000]
+    numbers = list(range(-100_000, 100_000, 3))
+    assert wave_parse(ListType(Prim("s32")), str(numbers)) == numbers
+    assert wave_parse(ListType(Prim("f64")), str(numbers)) == [float(n) for n in numbers]
+    text = wave_encode(BYTES, data[:200_000])
+    _, peak = _peak_bytes(text, BYTES)
+    assert peak <= 3 * len(text)
+
+
+def test_errors_in_large_lists_name_the_element() -> None:
+    items = [str(i % 256) for i in range(1_000_000)]
+    items[700_000] = "256"
+    text = "[" + ", ".join(items) + "]"
+    with pytest.raises(ValueTypeError) as info:
+        wave_parse(BYTES, text)
+    column = text.index(", 256, ") + 3
+    assert str(info.value) == f"value[700000]: expected u8 (0..255), got 256 (at column {column})"
+    items[700_000] = "-0"
+    with pytest.raises(ValueTypeError, match=r"value\[700000\]: expected u8 \(0\.\.255\), got -0"):
+        wave_parse(BYTES, "[" + ", ".join(items) + "]")
+    items[700_000] = "1 2"
+    with pytest.raises(WaveSyntaxError, match="unexpected token '2'"):
+        wave_parse(BYTES, "[" + ", ".join(items) + "]")
+
+
+@pytest.mark.parametrize(
+    "opening,closing",
+    [("[", "]"), ("(", ")"), ("some(", ")"), ("ok(", ")"), ("x(", ")"), ("{a: ", "}")],
+)
+def test_deep_nesting_is_a_syntax_error(opening: str, closing: str) -> None:
+    # never a RecursionError, whatever the depth or the type
+    for depth in (101, 100_000):
+        with pytest.raises(WaveSyntaxError, match="value nesting too deep"):
+            wave_parse(Prim("u8"), opening * depth + "1" + closing * depth)
+
+
+def _encode_peak(ty: WitType, value: Any) -> tuple[str, int]:
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        text = wave_encode(ty, value)
+        return text, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_large_values_encode_in_linear_memory_and_round_trip() -> None:
+    piece = 'é 😀 "q" \\ \t\r\n \x00 \x7f \x85 \u0301 \u00a0 plain text '
+    ascii_piece = 'plain "q" \\ \t\r\n \x00 \x1f text '
+    for piece, count in ((piece, 5_000), (ascii_piece, 20_000)):  # several 64K slices
+        value = piece * count
+        text, peak = _encode_peak(STRING, value)
+        # used to be 8 bytes per character (one list slot each) plus the copies
+        assert peak <= 3 * sys.getsizeof(text), (piece, peak)
+        # escaped in slices: the same text as escaping each piece on its own
+        assert text == '"' + wave_encode(STRING, piece)[1:-1] * count + '"'
+        assert wave_parse(STRING, text) == value
+    data = bytes(range(256)) * 1_000
+    text, peak = _encode_peak(BYTES, data)
+    assert text == "[" + ", ".join(map(str, data)) + "]"
+    assert peak <= 3 * sys.getsizeof(text)
+
+
+_LITERAL_PIECES = st.sampled_from([
+    "a", " ", "\t", "\r", "\n", "'", "é", "😀", "\ud800", "\x00", "\x7f", "//", "\\n", "\\t", "\\r",
+    '\\"', "\\'", "\\\\", "\\/", "\\b", "\\f", "\\z", "\\u0041", "\\u{41}", "\\u{1F600}",
+    "\\u{d800}", "\\u{110000}", "\\u{", "\\u{}",
+])
+
+
+def _outcome(ty: WitType, text: str) -> Any:
+    try:
+        return wave_parse(ty, text)
+    except (WaveSyntaxError, ValueTypeError) as error:
+        return (type(error).__name__, str(error))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_LITERAL_PIECES, max_size=12))
+def test_string_literal_paths_agree(pieces: list[str]) -> None:
+    # A literal whose escapes are JSON's goes through JSON's scanner; `\u{41}` is WAVE-only and
+    # sends the same literal through the WAVE regex and decoder: same value, or the same error.
+    content = "".join(pieces)
+    fast, wave = _outcome(STRING, f'"{content}"'), _outcome(STRING, f'"{content}\\u{{41}}"')
+    assert wave == (fast + "A" if isinstance(fast, str) else fast)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["0", "1", "255", "256", "-0", "-1", "-129", "4294967296", "1.5",
+                              "1" * 21, "none"]), max_size=12),
+    st.sampled_from(["list<u8>", "list<s8>", "list<u32>", "list<s64>", "list<f64>",
+                     "list<option<u8>>"]),
+)
+def test_integer_runs_agree_with_elements(items: list[str], type_text: str) -> None:
+    # `1, 2, ` runs are one node converted in one go; a comment before each comma makes every
+    # element its own node: same value, or the same error at the same element
+    ty = parse_wit(type_text)
+    runs = _outcome(ty, "[" + ", ".join(items) + (",]" if items else "]"))
+    elements = _outcome(ty, "[" + " // c\n,".join(items) + (" // c\n,]" if items else "]"))
+    if isinstance(runs, tuple):
+        assert isinstance(elements, tuple)
+        assert runs[1].split(" (at ")[0] == elements[1].split(" (at ")[0]
+    else:
+        assert runs == elements
