@@ -34,7 +34,9 @@ from wasmtime.component import Instance, Linker, ResourceAny
 
 from . import host
 from .component import FunctionInfo, LoadedComponent
-from .errors import HotUpdateError, InvocationError, ReplayDivergence, ValueTypeError
+from .errors import (HotUpdateError, InvocationError, MemoryLimitExceeded, ReplayDivergence,
+                     ValueTypeError)
+from .footprint import store_limits
 from .host import HostFunctions, SandboxGrants
 from .oplog import (
     Completed,
@@ -545,7 +547,9 @@ class Worker:
                                              _weak_sink(self, "_capture_stderr"), streams))
         if host.imports_http(component):
             store.set_wasi_http()
-        store.set_limits(memory_size=self.limits.memory_bytes)
+        limits = store_limits(self.limits.memory_bytes, component.footprint)
+        store.set_limits(memory_size=limits.memory_size, table_elements=limits.table_elements,
+                         memories=limits.memories, tables=limits.tables)
         interrupter = Interrupter()
         interrupter.attach(store)
         return Incarnation(component, revision, linker, store, interrupter)
@@ -735,6 +739,8 @@ class Worker:
         if isinstance(host_error, _InterruptAtHostCall):
             interrupter.interrupt_requested = False
             return _Interrupted()
+        if isinstance(host_error, MemoryLimitExceeded):
+            return InvocationError(f"{function}: {host_error}", function, "memory")
         if host_error is not None:
             return InvocationError(
                 f"{function}: a host function raised {type(host_error).__name__}: {host_error}",

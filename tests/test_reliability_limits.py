@@ -1,0 +1,134 @@
+"""A worker's memory limit covers all it uses: every linear memory, every table, and what the
+host holds for it (stream bodies); real WAT components, real Stores."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_hotupdate.errors import InvocationError
+from pytest_hotupdate.footprint import Footprint, count_component, store_limits
+from pytest_hotupdate.golem.shims import build_wat_component
+from pytest_hotupdate.golem.wasi_keyvalue import store_of
+from pytest_hotupdate.registry import Registry
+from pytest_hotupdate.worker import WorkerLimits
+from sample_components.build import build, default_root
+
+PAGE = 64 << 10
+
+ATTACK_WIT = {"attack.wit": """
+package test:attack;
+interface api {
+  /// Grows every memory by one page, `pages` times; returns the pages gained in all.
+  grow-all: func(pages: u32) -> u32;
+  /// Grows the table by `n` elements; returns its old size, or 0xffffffff if refused.
+  grow-table: func(n: u32) -> u32;
+}
+world attack { export api; }
+"""}
+
+
+def _attack_wat(memories: int) -> str:
+    grows = "\n".join(
+        f"      (if (i32.ne (memory.grow $m{i} (i32.const 1)) (i32.const -1))\n"
+        f"        (then (local.set $got (i32.add (local.get $got) (i32.const 1)))))"
+        for i in range(memories))
+    return f"""(module
+{chr(10).join(f"  (memory $m{i} 1)" for i in range(memories))}
+  (table $t 1 funcref)
+  (func (export "test:attack/api#grow-all") (param $pages i32) (result i32)
+    (local $i i32) (local $got i32)
+    (block $done (loop $again
+      (br_if $done (i32.ge_u (local.get $i) (local.get $pages)))
+{grows}
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $again)))
+    (local.get $got))
+  (func (export "test:attack/api#grow-table") (param $n i32) (result i32)
+    (table.grow $t (ref.null func) (local.get $n)))
+)
+"""
+
+
+def _attack(registry: Registry, memories: int, limit: int):
+    data = build_wat_component("attack", ATTACK_WIT, _attack_wat(memories), "attack")
+    registry.add(f"attack{memories}", data)
+    return registry.worker(f"attack{memories}", limits=WorkerLimits(memory_bytes=limit))
+
+
+def test_the_footprint_counts_every_memory_and_table_the_component_instantiates():
+    data = build_wat_component("attack", ATTACK_WIT, _attack_wat(8), "attack")
+    assert count_component(data) == Footprint(memories=8, tables=1)
+    limits = store_limits(512 << 20, Footprint(memories=8, tables=1))
+    assert limits.memory_size * 8 + limits.table_elements * 8 <= 512 << 20
+    assert limits.memory_size == (512 << 20) * 15 // 16 // 8
+    # Not a component at all: counted as one of each, never an exception.
+    assert count_component(b"\0asm\x0d\x00\x01\x00\x07\xff") == Footprint(1, 1)
+
+
+def test_eight_memories_share_one_limit(registry: Registry):
+    limit = 64 << 20
+    worker = _attack(registry, 8, limit)
+    gained = worker.invoke("test:attack/api.{grow-all}", 10_000)  # 8 x 625 MiB if unbounded
+    total = (gained + 8) * PAGE  # each memory starts with one page
+    assert limit * 15 // 16 - 8 * PAGE < total <= limit * 15 // 16
+
+
+def test_a_single_memory_gets_the_whole_memory_share(registry: Registry):
+    limit = 64 << 20
+    worker = _attack(registry, 1, limit)
+    gained = worker.invoke("test:attack/api.{grow-all}", 10_000)
+    assert (gained + 1) * PAGE == limit * 15 // 16
+
+
+def test_table_grow_is_refused_past_the_table_share(registry: Registry):
+    worker = _attack(registry, 1, 64 << 20)
+    assert worker.invoke("test:attack/api.{grow-table}", 110_000_000) == 0xFFFFFFFF
+    # (64 MiB / 16) / 8 bytes = 524,288 elements in all; the table has one.
+    assert worker.invoke("test:attack/api.{grow-table}", 524_287) == 1
+    assert worker.invoke("test:attack/api.{grow-table}", 1) == 0xFFFFFFFF
+
+
+def _flooding_kvstream(tmp: Path) -> Path:
+    """golem-kvstream whose `put` writes its value (a multiple of 4096 bytes) 256 times over
+    into the stream."""
+    root = tmp / "samples"
+    for name in ("golem-kvstream", "wit-deps"):
+        shutil.copytree(default_root() / name, root / name)
+    wat = root / "golem-kvstream" / "v1" / "component.wat"
+    text = wat.read_text()
+    loop_end = "(i32.ge_u (local.get $offset) (local.get $vlen))"
+    chunk = "(i32.sub (local.get $vlen) (local.get $offset))"
+    source = "(i32.add (local.get $vptr) (local.get $offset))"
+    assert loop_end in text and chunk in text and source in text
+    many = "(i32.mul (local.get $vlen) (i32.const 256))"
+    text = (text.replace(loop_end, f"(i32.ge_u (local.get $offset) {many})")
+            .replace(chunk, f"(i32.sub {many} (local.get $offset))")
+            .replace(source, "(i32.add (local.get $vptr) "
+                             "(i32.rem_u (local.get $offset) (local.get $vlen)))"))
+    wat.write_text(text)
+    return build("golem-kvstream", "v1", root=root, cache_dir=tmp / "cache")
+
+
+def test_a_stream_written_past_the_limit_fails_the_call_and_is_not_kept(
+        registry: Registry, tmp_path: Path):
+    registry.add("flood", _flooding_kvstream(tmp_path))
+    worker = registry.worker("flood", limits=WorkerLimits(memory_bytes=2 << 20))
+    assert worker.invoke("put", "b", "small", b"x" * 4096) is True  # 1 MiB: within the limit
+    worker.save_oplog(tmp_path / "before.oplog.jsonl")
+    with pytest.raises(InvocationError) as failure:
+        worker.invoke("put", "b", "big", b"y" * 16384)  # 4 MiB into the stream
+    assert failure.value.kind == "memory"
+    message = str(failure.value)
+    assert "4,194,304 bytes" in message and "WorkerLimits.memory_bytes (2,097,152 bytes)" in message
+    assert "\n" not in message
+    assert "big" not in store_of(registry).snapshot().get("b", {})
+    worker.save_oplog(tmp_path / "after.oplog.jsonl")
+    grown = (tmp_path / "after.oplog.jsonl").stat().st_size - (
+        tmp_path / "before.oplog.jsonl").stat().st_size
+    assert grown < 1 << 20  # the failed call's arguments, never the 4 MiB body
+    assert worker.invoke("put", "b", "again", b"z" * 4096) is True  # it goes on
+    assert store_of(registry).snapshot()["b"]["small"] == b"x" * (1 << 20)
