@@ -16,6 +16,7 @@ from typing import Any
 
 from .component import LoadedComponent
 from .errors import RegistryError
+from .bulk import augment
 from .golem.shims import adapt
 from .host import HostFunctions, SandboxGrants, config_items
 from .runtime import Runtime
@@ -41,7 +42,7 @@ class Registry:
 
     def add(self, name: str, source: str | Path | bytes) -> int:
         """Deploy a new revision of component ``name``; return its revision number (0, 1, ...)."""
-        loaded = self.runtime.load(adapt(source), name)
+        loaded = self.runtime.load(augment(adapt(source)), name)
         with self._lock:
             revisions = self._revisions.setdefault(name, [])
             revisions.append(loaded)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import wasmtime
 from wasmtime.component import Instance, Linker, ResourceAny
 
-from . import host
+from . import bulk, host
 from .component import FunctionInfo, LoadedComponent
 from .errors import (HotUpdateError, InvocationError, MemoryLimitExceeded, ReplayDivergence,
                      ValueTypeError)
@@ -52,7 +52,8 @@ from .oplog import (
     SuccessfulUpdate,
 )
 from .runtime import INTERRUPT_MARKER, DirectFunc, Interrupter, Runtime
-from .snapshot import DEFAULT_MIME_TYPE, Snapshot, find_load, load_arguments, load_error
+from .snapshot import (DEFAULT_MIME_TYPE, Snapshot, find_load, find_save, load_arguments,
+                       load_error, snapshot_from_save)
 from .values import (
     Handle,
     WitType,
@@ -656,9 +657,24 @@ class Worker:
             arguments = load_arguments(load, snapshot)
         except ValueError as error:
             raise HotUpdateError(str(error)) from None
-        message = load_error(self.call_unrecorded(incarnation, load, arguments))
+        moved = bulk.load(self, incarnation, snapshot)
+        message = (load_error(self.call_unrecorded(incarnation, load, arguments))
+                   if moved is False else moved)
         if message is not None:
-            raise HotUpdateError(message)
+            raise HotUpdateError(str(message))
+
+    def save_snapshot(self, incarnation: Incarnation) -> Snapshot:
+        """The incarnation's ``save`` result (not recorded), moved in chunks when its component
+        carries :data:`~pytest_hotupdate.bulk.INTERFACE`. Raises InvocationError if a call
+        fails, ValueError if ``save`` is missing or returns no snapshot."""
+        moved = bulk.save(self, incarnation)
+        if moved is not None:
+            return moved
+        save = find_save(incarnation.component)
+        if save is None:
+            raise ValueError(f"revision {incarnation.revision} does not export "
+                             "golem:api/save-snapshot")
+        return snapshot_from_save(save, self.call_unrecorded(incarnation, save, ()))
 
     def complete_interrupted(self, plan: _CallPlan, value: Any) -> Any:
         """Record the outcome of an invocation that an update continued, and return it."""
