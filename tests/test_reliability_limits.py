@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hotupdate import bulk
 from pytest_hotupdate.errors import InvocationError
 from pytest_hotupdate.footprint import Footprint, count_component, store_limits
 from pytest_hotupdate.golem.shims import build_wat_component
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
+from pytest_hotupdate.oplog import PendingUpdate
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.worker import WorkerLimits
+from pytest_hotupdate.snapshot import find_save
+from pytest_hotupdate.worker import Worker, WorkerLimits
 from sample_components.build import build, default_root
 
 PAGE = 64 << 10
@@ -136,132 +139,13 @@ def test_a_stream_written_past_the_limit_fails_the_call_and_is_not_kept(
 
 # -- snapshots of any size (past wasmtime's hostcall fuel) -----------------------------------
 
-BIG_WIT = {
-    "world.wit": """
-package test:big;
-interface api {
-  /// The state: `length` bytes of a pattern made from `seed`, starting at an odd address if
-  /// `odd` (a latin1 string cannot start there).
-  fill: func(length: u32, seed: u32, odd: bool);
-  /// A hash of the state's bytes.
-  digest: func() -> u64;
-  size: func() -> u32;
-}
-world big { export api; export golem:api/save-snapshot@VERSION; export golem:api/load-snapshot@VERSION; }
-""",
-    "deps/golem/golem.wit": """
-package golem:api@1.1.0;
-interface save-snapshot { save: func() -> list<u8>; }
-interface load-snapshot { load: func(bytes: list<u8>) -> result<_, string>; }
-""",
-}
-BIG_RECORD_GOLEM = """
-package golem:api@1.5.0;
-interface host { record snapshot { payload: list<u8>, mime-type: string } }
-interface save-snapshot { use host.{snapshot}; save: func() -> snapshot; }
-interface load-snapshot { use host.{snapshot}; load: func(snapshot: snapshot) -> result<_, string>; }
-"""
-
-# Memory: [0, 16) save's return area, [16, 32) load's, [64, 96) the MIME type, [1024, ...) heap.
-BIG_WAT = """(module
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 1024))
-  (global $ptr (mut i32) (i32.const 0))
-  (global $len (mut i32) (i32.const 0))
-  (data (i32.const 64) "application/x-test-pattern")
-  (func (export "test:big/api#fill") (param $n i32) (param $seed i32) (param $odd i32)
-    (local $p i32) (local $i i32)
-    (local.set $p (i32.add (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const 8)
-                                               (i32.add (local.get $n) (i32.const 8)))
-                           (local.get $odd)))
-    (block $done (loop $words
-      (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
-      (i32.store (i32.add (local.get $p) (local.get $i))
-                 (i32.add (i32.mul (local.get $i) (i32.const 0x9E3779B1)) (local.get $seed)))
-      (local.set $i (i32.add (local.get $i) (i32.const 4)))
-      (br $words)))
-    (block $done (loop $bytes
-      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store8 (i32.add (local.get $p) (local.get $i)) (i32.add (local.get $i) (local.get $seed)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $bytes)))
-    (global.set $ptr (local.get $p))
-    (global.set $len (local.get $n)))
-  (func (export "test:big/api#digest") (result i64)
-    (local $h i64) (local $i i32)
-    (local.set $h (i64.const 0xcbf29ce484222325))
-    (block $done (loop $bytes
-      (br_if $done (i32.ge_u (local.get $i) (global.get $len)))
-      (local.set $h (i64.mul (i64.xor (local.get $h)
-                                      (i64.load8_u (i32.add (global.get $ptr) (local.get $i))))
-                             (i64.const 0x100000001b3)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $bytes)))
-    (i64.xor (local.get $h) (i64.extend_i32_u (global.get $len))))
-  (func (export "test:big/api#size") (result i32) (global.get $len))
-  SAVE_LOAD
-  (func $cabi_realloc (export "cabi_realloc")
-      (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
-    (local $p i32) (local $end i32) (local $have i32)
-    (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
-                           (i32.sub (i32.const 0) (local.get $align))))
-    (local.set $end (i32.add (local.get $p) (local.get $size)))
-    (local.set $have (i32.shl (memory.size) (i32.const 16)))
-    (if (i32.gt_u (local.get $end) (local.get $have))
-      (then (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have))
-                                                         (i32.const 65535)) (i32.const 16)))
-                        (i32.const -1))
-              (then unreachable))))
-    (global.set $heap (local.get $end))
-    (local.get $p))
-)"""
-LIST_SAVE_LOAD = """
-  (func (export "golem:api/save-snapshot@1.1.0#save") (result i32)
-    (i32.store (i32.const 0) (global.get $ptr))
-    (i32.store (i32.const 4) (global.get $len))
-    (i32.const 0))
-  (func (export "golem:api/load-snapshot@1.1.0#load") (param $p i32) (param $n i32) (result i32)
-    (global.set $ptr (local.get $p))
-    (global.set $len (local.get $n))
-    (i32.store8 (i32.const 16) (i32.const 0))
-    (i32.const 16))
-"""
-RECORD_SAVE_LOAD = """
-  (func (export "golem:api/save-snapshot@1.5.0#save") (result i32)
-    (i32.store (i32.const 0) (global.get $ptr))
-    (i32.store (i32.const 4) (global.get $len))
-    (i32.store (i32.const 8) (i32.const 64))
-    (i32.store (i32.const 12) (i32.const 26))
-    (i32.const 0))
-  (func (export "golem:api/load-snapshot@1.5.0#load")
-      (param $p i32) (param $n i32) (param $mp i32) (param $mn i32) (result i32)
-    (global.set $ptr (local.get $p))
-    (global.set $len (local.get $n))
-    (i32.store8 (i32.const 16) (i32.const 0))
-    (if (i32.ne (local.get $mn) (i32.const 26))
-      (then (i32.store8 (i32.const 16) (i32.const 1))
-            (i32.store (i32.const 20) (i32.const 64))
-            (i32.store (i32.const 24) (i32.const 4))))
-    (i32.const 16))
-"""
-
-
-def _big(record_form: bool = False) -> bytes:
-    wit = dict(BIG_WIT)
-    version = "1.5.0" if record_form else "1.1.0"
-    wit["world.wit"] = wit["world.wit"].replace("VERSION", version)
-    if record_form:
-        wit["deps/golem/golem.wit"] = BIG_RECORD_GOLEM
-    wat = BIG_WAT.replace("SAVE_LOAD", RECORD_SAVE_LOAD if record_form else LIST_SAVE_LOAD)
-    return build_wat_component("big", wit, wat, "big")
-
-
-def _big_update(registry: Registry, length: int, odd: bool, record_form: bool = False,
-                limit: int = 512 << 20) -> tuple[int, object]:
-    data = _big(record_form)
-    registry.add("big", data)
-    registry.add("big", data)
-    worker = registry.worker("big", revision=0, limits=WorkerLimits(memory_bytes=limit))
+def _big_update(registry: Registry, sample: Callable[[str, str], Path], length: int, odd: bool,
+                old: str = "v1", new: str = "v1") -> tuple[int, Worker]:
+    """A bigstate worker on ``old`` with ``length`` bytes of state, updated to ``new`` by
+    snapshot; returns the state's digest before the update and the worker."""
+    registry.add("big", sample("bigstate", old))
+    registry.add("big", sample("bigstate", new))
+    worker = registry.worker("big", revision=0)
     worker.invoke("fill", length, 7, odd)
     digest = worker.invoke("digest")
     outcome = worker.update(1, "manual")
@@ -272,21 +156,55 @@ def _big_update(registry: Registry, length: int, odd: bool, record_form: bool = 
 
 @pytest.mark.parametrize("length, odd", [(0, False), (1, True), (5 << 20, False),
                                          ((5 << 20) + 3, True), ((40 << 20) + 1, False)])
-def test_snapshots_past_the_hostcall_fuel_move_whole(registry: Registry, length: int, odd: bool):
-    digest, worker = _big_update(registry, length, odd)
+def test_snapshots_past_the_hostcall_fuel_move_whole(
+        registry: Registry, sample: Callable[[str, str], Path], length: int, odd: bool):
+    digest, worker = _big_update(registry, sample, length, odd)
     assert worker.invoke("digest") == digest
     worker.restart()  # recovery: load(snapshot) from the oplog, again in chunks
     assert worker.invoke("digest") == digest
 
 
-def test_record_form_snapshots_keep_their_mime_type_past_the_fuel(registry: Registry):
-    digest, worker = _big_update(registry, (3 << 20) + 1, True, record_form=True)
+def test_record_form_snapshots_past_the_fuel_keep_their_mime_type(
+        registry: Registry, sample: Callable[[str, str], Path]):
+    digest, worker = _big_update(registry, sample, (3 << 20) + 1, True, old="v2", new="v2")
     assert worker.invoke("digest") == digest
-    pending = [e for e in worker.oplog.entries if getattr(e, "snapshot_mime_type", None)]
+    pending = [e for e in worker.oplog.entries if isinstance(e, PendingUpdate)]
     assert pending[-1].snapshot_mime_type == "application/x-test-pattern"
 
 
+def test_a_large_snapshot_that_load_refuses_reports_the_guests_error(
+        registry: Registry, sample: Callable[[str, str], Path]):
+    registry.add("big", sample("bigstate", "v1"))
+    registry.add("big", sample("bigstate", "v2"))  # wants its own MIME type
+    worker = registry.worker("big", revision=0)
+    worker.invoke("fill", 3 << 20, 7, False)
+    digest = worker.invoke("digest")
+    outcome = worker.update(1, "manual")
+    assert not outcome.succeeded
+    assert outcome.details == "Manual update failed to load snapshot: wrong MIME type"
+    assert worker.component_revision == 0 and worker.invoke("digest") == digest
+
+
+def test_the_direct_path_still_traps_past_the_fuel(
+        registry: Registry, sample: Callable[[str, str], Path]):
+    """What the bulk path is for: the same component, not augmented, cannot save 5 MiB."""
+    data = sample("bigstate", "v1").read_bytes()
+    assert bulk.needs_augmenting(data)
+    plain = registry.runtime.load(data, "plain")  # Runtime.load does not augment
+    assert bulk.INTERFACE not in {f.interface for f in plain.functions.values()}
+    registry.add("big", data)
+    worker = registry.worker("big")
+    incarnation = worker.build_incarnation(plain, 0)
+    worker.instantiate(incarnation, "unrecorded")
+    worker.call_unrecorded(incarnation, plain.find_function("fill"), (5 << 20, 1, False))
+    save = find_save(plain)
+    assert save is not None
+    with pytest.raises(InvocationError, match="fuel allocated for hostcalls"):
+        worker.call_unrecorded(incarnation, save, ())
+
+
 @pytest.mark.slow
-def test_a_256_mib_snapshot_survives_a_manual_update(registry: Registry):
-    digest, worker = _big_update(registry, 256 << 20, True)
+def test_a_256_mib_snapshot_survives_a_manual_update(
+        registry: Registry, sample: Callable[[str, str], Path]):
+    digest, worker = _big_update(registry, sample, 256 << 20, True)
     assert worker.invoke("digest") == digest
