@@ -26,6 +26,8 @@ Figures (the issue-6 targets; ``--quick`` shrinks the counts):
 7. memory per idle worker, 1,000 live WAT workers -- ``bench/scale.py``.
 8. ``hotupdate-check`` start-up and run time -- ``bench/checker_bench.py``.
 9. the plugin's fixture overhead -- ``bench/plugin_bench.py``.
+10. ``manual update, 256 MiB snapshot`` (time, and peak RSS growth): snapshots past wasmtime's
+    hostcall fuel through the bulk path -- ``bench/snapshot_bench.py``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ import wasmtime.component as wc  # noqa: E402
 from bench import scale  # noqa: E402
 from bench.checker_bench import checker_figures  # noqa: E402
 from bench.plugin_bench import plugin_figures  # noqa: E402
+from bench.snapshot_bench import snapshot_figures  # noqa: E402
 from bench.common import Row, _ms, _progress, _us, run_child  # noqa: E402
 from pytest_hotupdate.registry import Registry  # noqa: E402
 from pytest_hotupdate.runtime import Runtime  # noqa: E402
@@ -326,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows.append(scale.bench_idle_workers(100 if args.quick else 1_000))
     rows += [Row(*figure) for figure in checker_figures(args.quick)]
     rows += [Row(*figure) for figure in plugin_figures(args.quick)]
+    rows += [Row(*figure) for figure in snapshot_figures(args.quick)]
 
     for text in machine_lines():
         print(text)

@@ -49,8 +49,8 @@ INTERFACE = "hotupdate:bulk/snapshot"
 #: Bytes moved per call (well under the 128 MiB of hostcall fuel a latin1 string may use).
 CHUNK_BYTES = 16 << 20
 
-#: The largest payload the wasm32 canonical ABI can describe (a u32 length, below the UTF-16 tag).
-MAX_SNAPSHOT_BYTES = (1 << 31) - 1
+#: The largest payload a wasm32 guest can be given (a u32 length; its memory is 4 GiB at most).
+MAX_SNAPSHOT_BYTES = (1 << 32) - 1
 
 _TOP = "  ("  # wasm-tools prints the component's own items at two spaces of indentation
 

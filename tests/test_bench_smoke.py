@@ -24,6 +24,8 @@ FIGURES = [
     "hotupdate-check --version",
     "hotupdate fixture, in process (deploy 2 WAT revisions + worker)",
     "hotupdate fixture, per pytest test (deploy 2 WAT revisions + worker)",
+    "manual update, 32 MiB snapshot",  # 256 MiB in a full run
+    "peak RSS growth, 32 MiB snapshot update",
 ]
 HEADER = ["figure", "value", "baseline", "ratio", "target", "pass/fail"]
 
