@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .component import FunctionInfo, LoadedComponent, default_cache_dir, write_atomically
 from .errors import ComponentLoadError, HotUpdateError
 from .snapshot import Snapshot, find_load, find_save, load_error
+from .values import ListType, Prim, RecordType
 
 if TYPE_CHECKING:
     from .worker import Incarnation, Worker
@@ -313,7 +314,10 @@ def augment(source: str | os.PathLike[str] | bytes) -> str | os.PathLike[str] | 
         if text is None:
             return source
         printed.write_text(text, encoding="utf-8")
-        run_wasm_tools(label, "parse", str(printed), "-o", str(result))
+        try:
+            run_wasm_tools(label, "parse", str(printed), "-o", str(result))
+        except ComponentLoadError:
+            return source  # a snapshot form the bulk module does not fit: the direct path
         augmented = result.read_bytes()
     cache.mkdir(parents=True, exist_ok=True)
     write_atomically(out, augmented)
@@ -339,7 +343,7 @@ def save(worker: Worker, incarnation: Incarnation) -> Snapshot | None:
     odd = _bulk_function(component, "bulk-save-odd")
     info = find_save(component)
     if (begin is None or read is None or read_bytes is None or end is None or mime is None
-            or odd is None or info is None):
+            or odd is None or info is None or not _is_served(info.result)):
         return None
     total = int(worker.call_unrecorded(incarnation, begin, ()))
     parts: list[bytes] = []
@@ -362,22 +366,31 @@ def save(worker: Worker, incarnation: Incarnation) -> Snapshot | None:
 
 
 def _is_list(ty: Any) -> bool:
-    from .values import ListType, Prim
-
     return isinstance(ty, ListType) and ty.element == Prim("u8")
 
 
-def load(worker: Worker, incarnation: Incarnation, snapshot: Snapshot) -> str | None | bool:
-    """Give ``snapshot`` to the incarnation's ``load`` in chunks. Returns ``False`` if its
-    component is not augmented (then ``load`` is called directly), else ``load``'s error
-    message or None. Raises InvocationError if a call fails."""
+def _is_served(ty: Any) -> bool:
+    """Whether the bulk module's memory layout fits ``ty``: ``list<u8>``, or exactly
+    ``record { payload: list<u8>, mime-type: string }`` (in that order)."""
+    if _is_list(ty):
+        return True
+    return isinstance(ty, RecordType) and [name for name, _ in ty.fields] == [
+        "payload", "mime-type"] and _is_list(ty.fields[0][1]) and ty.fields[1][1] == Prim("string")
+
+
+def load(worker: Worker, incarnation: Incarnation, snapshot: Snapshot
+         ) -> tuple[bool, str | None]:
+    """Give ``snapshot`` to the incarnation's ``load`` in chunks. Returns (whether it was moved
+    this way, ``load``'s error message or None); not moved if the component is not augmented
+    (then ``load`` is called directly). Raises InvocationError if a call fails."""
     component = incarnation.component
     begin = _bulk_function(component, "bulk-load-begin")
     chunk = _bulk_function(component, "bulk-load-chunk")
     end = _bulk_function(component, "bulk-load-end")
     info = find_load(component)
-    if begin is None or chunk is None or end is None or info is None:
-        return False
+    if (begin is None or chunk is None or end is None or info is None
+            or len(info.params) != 1 or not _is_served(info.params[0][1])):
+        return False, None
     payload = snapshot.payload
     if len(payload) > MAX_SNAPSHOT_BYTES:
         raise HotUpdateError(f"a snapshot of {len(payload):,} bytes is larger than the "
@@ -388,4 +401,4 @@ def load(worker: Worker, incarnation: Incarnation, snapshot: Snapshot) -> str | 
         text = str(view[offset:offset + CHUNK_BYTES], "latin-1")
         worker.call_unrecorded(incarnation, chunk, (text,))
     args: tuple[Any, ...] = () if _is_list(info.params[0][1]) else (snapshot.mime_type,)
-    return load_error(worker.call_unrecorded(incarnation, end, args))
+    return True, load_error(worker.call_unrecorded(incarnation, end, args))

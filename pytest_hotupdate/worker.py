@@ -79,7 +79,12 @@ class WorkerLimits:
 
     Attributes:
         deadline_seconds: wall-clock time one invocation may run (epoch interruption).
-        memory_bytes: linear memory the worker may use in total (``memory.grow`` fails past it).
+        memory_bytes: what the worker may use in total: its tables together get 1/16 of it
+            (8 bytes an element), its linear memories together the rest, divided evenly among
+            the memories the component defines (see :mod:`pytest_hotupdate.footprint`;
+            ``memory.grow`` and ``table.grow`` fail past their share); a value the guest writes
+            through a ``wasi:io`` stream (keyvalue, blobstore) may not exceed it either (the
+            call fails with an InvocationError of kind ``memory``).
     """
 
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
@@ -657,11 +662,11 @@ class Worker:
             arguments = load_arguments(load, snapshot)
         except ValueError as error:
             raise HotUpdateError(str(error)) from None
-        moved = bulk.load(self, incarnation, snapshot)
-        message = (load_error(self.call_unrecorded(incarnation, load, arguments))
-                   if moved is False else moved)
+        moved, message = bulk.load(self, incarnation, snapshot)
+        if not moved:
+            message = load_error(self.call_unrecorded(incarnation, load, arguments))
         if message is not None:
-            raise HotUpdateError(str(message))
+            raise HotUpdateError(message)
 
     def save_snapshot(self, incarnation: Incarnation) -> Snapshot:
         """The incarnation's ``save`` result (not recorded), moved in chunks when its component
