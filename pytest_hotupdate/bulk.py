@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .component import FunctionInfo, LoadedComponent, default_cache_dir, write_atomically
-from .errors import ComponentLoadError, HotUpdateError
+from .errors import ComponentLoadError, HotUpdateError, InvocationError
 from .snapshot import Snapshot, find_load, find_save, load_error
 from .values import ListType, Prim, RecordType
 
@@ -345,6 +345,21 @@ def save(worker: Worker, incarnation: Incarnation) -> Snapshot | None:
     if (begin is None or read is None or read_bytes is None or end is None or mime is None
             or odd is None or info is None or not _is_served(info.result)):
         return None
+    try:
+        return _save(worker, incarnation, info, begin, read, read_bytes, end, mime, odd)
+    except InvocationError as error:
+        raise _as_call_of(error, info) from None
+
+
+def _as_call_of(error: InvocationError, info: FunctionInfo) -> InvocationError:
+    """``error`` of a bulk function, told as a failure of the snapshot function it serves."""
+    message = re.sub(re.escape(INTERFACE) + r"\.\{bulk-[a-z-]+\}", info.golem_name, str(error))
+    return InvocationError(message, info.golem_name, error.kind)
+
+
+def _save(worker: Worker, incarnation: Incarnation, info: FunctionInfo, begin: FunctionInfo,
+          read: FunctionInfo, read_bytes: FunctionInfo, end: FunctionInfo, mime: FunctionInfo,
+          odd: FunctionInfo) -> Snapshot:
     total = int(worker.call_unrecorded(incarnation, begin, ()))
     parts: list[bytes] = []
     offset = 0
@@ -395,10 +410,13 @@ def load(worker: Worker, incarnation: Incarnation, snapshot: Snapshot
     if len(payload) > MAX_SNAPSHOT_BYTES:
         raise HotUpdateError(f"a snapshot of {len(payload):,} bytes is larger than the "
                              f"{MAX_SNAPSHOT_BYTES:,} bytes a wasm32 guest can take")
-    worker.call_unrecorded(incarnation, begin, (len(payload),))
-    view = memoryview(payload)
-    for offset in range(0, len(payload), CHUNK_BYTES):
-        text = str(view[offset:offset + CHUNK_BYTES], "latin-1")
-        worker.call_unrecorded(incarnation, chunk, (text,))
-    args: tuple[Any, ...] = () if _is_list(info.params[0][1]) else (snapshot.mime_type,)
-    return True, load_error(worker.call_unrecorded(incarnation, end, args))
+    try:
+        worker.call_unrecorded(incarnation, begin, (len(payload),))
+        view = memoryview(payload)
+        for offset in range(0, len(payload), CHUNK_BYTES):
+            text = str(view[offset:offset + CHUNK_BYTES], "latin-1")
+            worker.call_unrecorded(incarnation, chunk, (text,))
+        args: tuple[Any, ...] = () if _is_list(info.params[0][1]) else (snapshot.mime_type,)
+        return True, load_error(worker.call_unrecorded(incarnation, end, args))
+    except InvocationError as error:
+        raise _as_call_of(error, info) from None

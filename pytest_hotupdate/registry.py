@@ -42,7 +42,7 @@ class Registry:
 
     def add(self, name: str, source: str | Path | bytes) -> int:
         """Deploy a new revision of component ``name``; return its revision number (0, 1, ...)."""
-        loaded = self.runtime.load(augment(adapt(source)), name)
+        loaded = self.runtime.load(adapt(augment(source)), name)
         with self._lock:
             revisions = self._revisions.setdefault(name, [])
             revisions.append(loaded)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate import bulk
+from pytest_hotupdate.assertions import assert_snapshot_roundtrip
 from pytest_hotupdate.errors import InvocationError
 from pytest_hotupdate.footprint import Footprint, count_component, store_limits
-from pytest_hotupdate.golem.shims import build_wat_component
+from pytest_hotupdate.golem.shims import build_wat_component, run_wasm_tools
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import PendingUpdate
 from pytest_hotupdate.registry import Registry
@@ -93,6 +94,30 @@ def test_table_grow_is_refused_past_the_table_share(registry: Registry):
     # (64 MiB / 16) / 8 bytes = 524,288 elements in all; the table has one.
     assert worker.invoke("test:attack/api.{grow-table}", 524_287) == 1
     assert worker.invoke("test:attack/api.{grow-table}", 1) == 0xFFFFFFFF
+
+
+UNDERCOUNTED = """(component
+  (component $c
+    (core module $m (memory 1))
+    (core instance (instantiate $m)))
+  (instance $empty)
+  (instance (instantiate $c))
+  (instance (instantiate $c))
+  (instance (instantiate $c))
+)"""
+
+
+def test_the_store_refuses_memories_the_count_missed(registry: Registry, tmp_path: Path):
+    """The count stops at an instance section it cannot read past (here an inline-export
+    instance comes first): the Store's count limit refuses what it missed."""
+    (tmp_path / "under.wat").write_text(UNDERCOUNTED)
+    run_wasm_tools("test", "parse", str(tmp_path / "under.wat"), "-o", str(tmp_path / "u.wasm"))
+    data = (tmp_path / "u.wasm").read_bytes()
+    assert count_component(data).memories < 3
+    registry.add("under", data)
+    with pytest.raises(InvocationError, match="memory count too high") as failure:
+        registry.worker("under")
+    assert failure.value.kind == "instantiation"
 
 
 def _flooding_kvstream(tmp: Path) -> Path:
@@ -208,3 +233,12 @@ def test_a_256_mib_snapshot_survives_a_manual_update(
         registry: Registry, sample: Callable[[str, str], Path]):
     digest, worker = _big_update(registry, sample, 256 << 20, True)
     assert worker.invoke("digest") == digest
+
+
+def test_snapshot_roundtrip_assertion_works_past_the_fuel(
+        registry: Registry, sample: Callable[[str, str], Path]):
+    registry.add("big", sample("bigstate", "v2"))
+    worker = registry.worker("big")
+    worker.invoke("fill", (6 << 20) + 1, 3, True)
+    payload = assert_snapshot_roundtrip(worker, probes=[("digest",)])
+    assert len(payload) == (6 << 20) + 1
