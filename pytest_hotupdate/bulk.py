@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +53,6 @@ CHUNK_BYTES = 16 << 20
 
 #: The largest payload a wasm32 guest can be given (a u32 length; its memory is 4 GiB at most).
 MAX_SNAPSHOT_BYTES = (1 << 32) - 1
-
-_TOP = "  ("  # wasm-tools prints the component's own items at two spaces of indentation
-
 
 @dataclass(frozen=True)
 class _Lift:
@@ -110,12 +108,9 @@ def _find_lift(lines: list[str], interface: str, function: str) -> _Lift | None:
 
 
 def _type_line(lines: list[str], ref: str) -> str:
-    pattern = (f"  (type ${ref[1:]} " if ref.startswith("$") else f"  (type (;{ref};) ")
-    for line in lines:
-        if line.startswith(pattern) or (ref.startswith("$") and f"(type {ref} (;" in line
-                                        and line.startswith("  (type ")):
-            return line
-    return ""
+    """The component-level type definition ``ref`` (``$name`` or an index) refers to."""
+    start = f"  (type {ref} " if ref.startswith("$") else f"  (type (;{ref};) "
+    return next((line for line in lines if line.startswith(start)), "")
 
 
 def _is_list_form(lines: list[str], type_ref: str, function: str) -> bool:
@@ -169,12 +164,15 @@ def _bulk_text(save: _Lift | None, load: _Lift | None) -> str:
   (alias core export $hu-bulk "save-begin" (core func $hu-save-begin-core))
   (func $hu-save-begin (type $hu-u32-result) (canon lift (core func $hu-save-begin-core)))
   (alias core export $hu-bulk "save-read" (core func $hu-save-read-core))
-  (func $hu-save-read (type $hu-read) (canon lift (core func $hu-save-read-core) (memory {memory}) string-encoding=latin1+utf16))
-  (func $hu-save-read-bytes (type $hu-read-bytes) (canon lift (core func $hu-save-read-core) (memory {memory})))
+  (func $hu-save-read (type $hu-read)
+    (canon lift (core func $hu-save-read-core) (memory {memory}) string-encoding=latin1+utf16))
+  (func $hu-save-read-bytes (type $hu-read-bytes)
+    (canon lift (core func $hu-save-read-core) (memory {memory})))
   (alias core export $hu-bulk "save-odd" (core func $hu-save-odd-core))
   (func $hu-save-odd (type $hu-u32-result) (canon lift (core func $hu-save-odd-core)))
   (alias core export $hu-bulk "save-mime" (core func $hu-save-mime-core))
-  (func $hu-save-mime (type $hu-string-result) (canon lift (core func $hu-save-mime-core) (memory {memory}) string-encoding={save.encoding}))
+  (func $hu-save-mime (type $hu-string-result)
+    (canon lift (core func $hu-save-mime-core) (memory {memory}) string-encoding={save.encoding}))
   (alias core export $hu-bulk "save-end" (core func $hu-save-end-core))
   (func $hu-save-end (type $hu-nothing) (canon lift (core func $hu-save-end-core)))""")
         exports += ['(export "bulk-save-begin" (func $hu-save-begin))',
@@ -186,7 +184,8 @@ def _bulk_text(save: _Lift | None, load: _Lift | None) -> str:
     if load is not None and load.realloc is not None:
         params = "(param i32 i32 i32 i32)" if load.record_form else "(param i32 i32)"
         imports.append(f'(import "g" "load" (func $load {params} (result i32)))')
-        imports.append('(import "g" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))')
+        imports.append(
+            '(import "g" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))')
         inline.append(f'(export "load" (func {load.core_func}))')
         inline.append(f'(export "realloc" (func {load.realloc}))')
         mime_params = "(param $mptr i32) (param $mlen i32)" if load.record_form else ""
@@ -204,19 +203,22 @@ def _bulk_text(save: _Lift | None, load: _Lift | None) -> str:
       (local $ptr i32) (local $end i64) (local $have i64)
       (if (local.get $old) (then (return (local.get $old))))
       (local.set $ptr (i32.add (global.get $buf) (global.get $filled)))
-      (local.set $end (i64.add (i64.extend_i32_u (local.get $ptr)) (i64.extend_i32_u (local.get $size))))
+      (local.set $end (i64.add (i64.extend_i32_u (local.get $ptr))
+                               (i64.extend_i32_u (local.get $size))))
       (local.set $have (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16)))
       (if (i64.gt_u (local.get $end) (local.get $have))
         (then
-          (if (i32.eq (memory.grow (i32.wrap_i64 (i64.shr_u (i64.add (i64.sub (local.get $end) (local.get $have))
-                                                                    (i64.const 65535))
-                                                           (i64.const 16))))
+          (if (i32.eq (memory.grow (i32.wrap_i64
+                (i64.shr_u (i64.add (i64.sub (local.get $end) (local.get $have)) (i64.const 65535))
+                           (i64.const 16))))
                       (i32.const -1))
             (then unreachable))))
       (local.get $ptr))
     (func (export "load-chunk") (param $p i32) (param $n i32)
-      (if (i32.ne (local.get $p) (i32.add (global.get $buf) (global.get $filled))) (then unreachable))
-      (if (i32.gt_u (local.get $n) (i32.sub (global.get $total) (global.get $filled))) (then unreachable))
+      (if (i32.ne (local.get $p) (i32.add (global.get $buf) (global.get $filled)))
+        (then unreachable))
+      (if (i32.gt_u (local.get $n) (i32.sub (global.get $total) (global.get $filled)))
+        (then unreachable))
       (global.set $filled (i32.add (global.get $filled) (local.get $n))))
     (func (export "load-end") {mime_params} (result i32)
       (if (i32.ne (global.get $filled) (global.get $total)) (then unreachable))
@@ -232,9 +234,13 @@ def _bulk_text(save: _Lift | None, load: _Lift | None) -> str:
   (func $hu-load-begin (type $hu-load-begin) (canon lift (core func $hu-load-begin-core)))
   (alias core export $hu-bulk "chunk-realloc" (core func $hu-chunk-realloc))
   (alias core export $hu-bulk "load-chunk" (core func $hu-load-chunk-core))
-  (func $hu-load-chunk (type $hu-load-chunk) (canon lift (core func $hu-load-chunk-core) (memory {memory}) (realloc $hu-chunk-realloc) string-encoding=latin1+utf16))
+  (func $hu-load-chunk (type $hu-load-chunk)
+    (canon lift (core func $hu-load-chunk-core) (memory {memory}) (realloc $hu-chunk-realloc)
+                string-encoding=latin1+utf16))
   (alias core export $hu-bulk "load-end" (core func $hu-load-end-core))
-  (func $hu-load-end (type $hu-load-end) (canon lift (core func $hu-load-end-core) (memory {memory}) (realloc {load.realloc}) string-encoding={load.encoding}{post}))""")
+  (func $hu-load-end (type $hu-load-end)
+    (canon lift (core func $hu-load-end-core) (memory {memory}) (realloc {load.realloc})
+                string-encoding={load.encoding}{post}))""")
         exports += ['(export "bulk-load-begin" (func $hu-load-begin))',
                     '(export "bulk-load-chunk" (func $hu-load-chunk))',
                     '(export "bulk-load-end" (func $hu-load-end))']
@@ -279,49 +285,63 @@ def needs_augmenting(data: bytes) -> bool:
 
 
 def augment(source: str | os.PathLike[str] | bytes) -> str | os.PathLike[str] | bytes:
-    """``source`` itself, or the bytes of it with :data:`INTERFACE` added (cached on disk)."""
-    from .golem.shims import run_wasm_tools
-
+    """``source`` itself, or the bytes of it with :data:`INTERFACE` added (cached on disk by
+    content, as is the finding that a component cannot be augmented)."""
     if isinstance(source, (bytes, bytearray)):
         data, label = bytes(source), "<bytes>"
     else:
+        label = str(source)
         try:
+            # Only a regular file that starts like wasm: the loader reports anything else (a
+            # FIFO or /dev/zero must not be read here).
+            if not stat.S_ISREG(os.stat(source).st_mode):
+                return source
             with open(source, "rb") as handle:
-                head = handle.read(8)
-                if head[:4] != b"\0asm":
-                    return source  # the loader reports what is wrong with it
-                data = head + handle.read()
+                if handle.read(4) != b"\0asm":
+                    return source
+                data = b"\0asm" + handle.read()
         except OSError:
             return source
-        label = str(source)
     if not needs_augmenting(data):
         return source
     digest = hashlib.sha256(data).hexdigest()
     cache = default_cache_dir() / "bulk"
-    out = cache / f"bulk-{digest[:32]}.wasm"
+    out, unserved = cache / f"bulk-{digest[:32]}.wasm", cache / f"bulk-{digest[:32]}.direct"
+    if unserved.exists():
+        return source
     try:
         return out.read_bytes()
     except OSError:
         pass
+    augmented = _augmented_bytes(data, label)
+    cache.mkdir(parents=True, exist_ok=True)
+    if augmented is None:  # remembered, so that it is not printed again on every load
+        write_atomically(unserved, b"")
+        return source
+    write_atomically(out, augmented)
+    return augmented
+
+
+def _augmented_bytes(data: bytes, label: str) -> bytes | None:
+    from .golem.shims import run_wasm_tools
+
     with tempfile.TemporaryDirectory(prefix="hotupdate-bulk-") as tmp:
-        original, printed, result = Path(tmp) / "in.wasm", Path(tmp) / "in.wat", Path(tmp) / "out.wasm"
+        original, printed, result = (Path(tmp) / name for name in ("in.wasm", "in.wat", "out.wasm"))
         original.write_bytes(data)
         try:
             run_wasm_tools(label, "print", str(original), "-o", str(printed))
         except ComponentLoadError:
-            return source  # not a component wasm-tools can print: the loader says why
+            return None  # not a component wasm-tools can print: the loader says why
         text = augmented_text(printed.read_text(encoding="utf-8"))
         if text is None:
-            return source
+            return None
         printed.write_text(text, encoding="utf-8")
         try:
             run_wasm_tools(label, "parse", str(printed), "-o", str(result))
+            run_wasm_tools(label, "validate", str(result))
         except ComponentLoadError:
-            return source  # a snapshot form the bulk module does not fit: the direct path
-        augmented = result.read_bytes()
-    cache.mkdir(parents=True, exist_ok=True)
-    write_atomically(out, augmented)
-    return augmented
+            return None  # a form the bulk module does not fit (say, memory64): the direct path
+        return result.read_bytes()
 
 
 def _bulk_function(component: LoadedComponent, name: str) -> FunctionInfo | None:
