@@ -54,6 +54,10 @@ CHUNK_BYTES = 16 << 20
 #: The largest payload a wasm32 guest can be given (a u32 length; its memory is 4 GiB at most).
 MAX_SNAPSHOT_BYTES = (1 << 32) - 1
 
+#: A symbolic id as wasm-tools prints it: ``$name`` or ``$"name with spaces"``.
+_ID = r'\$"[^"]*"|\$[^\s()]+'
+
+
 @dataclass(frozen=True)
 class _Lift:
     core_func: str  # the lifted core function, as the printed text refers to it
@@ -66,9 +70,9 @@ class _Lift:
 
 def _ref(declaration: str) -> str:
     """How the text refers to an item declared as ``(core func $name (;N;))`` or ``(;N;)``."""
-    named = re.match(r"(\$\S+)", declaration)
+    named = re.match(_ID, declaration)
     if named:
-        return named.group(1)
+        return named.group(0)
     number = re.search(r"\(;(\d+);\)", declaration)
     if not number:
         raise ValueError(f"cannot read the item reference in {declaration!r}")
@@ -94,7 +98,7 @@ def _find_lift(lines: list[str], interface: str, function: str) -> _Lift | None:
             options = match.group(2)
 
             def option(name: str) -> str | None:
-                found = re.search(r"\(" + name + r" (\S+?)\)", options)
+                found = re.search(r"\(" + name + " (" + _ID + r"|\d+)\)", options)
                 return found.group(1) if found else None
 
             memory = option("memory")
@@ -332,7 +336,10 @@ def _augmented_bytes(data: bytes, label: str) -> bytes | None:
             run_wasm_tools(label, "print", str(original), "-o", str(printed))
         except ComponentLoadError:
             return None  # not a component wasm-tools can print: the loader says why
-        text = augmented_text(printed.read_text(encoding="utf-8"))
+        try:
+            text = augmented_text(printed.read_text(encoding="utf-8"))
+        except ValueError:  # printed in a way this does not read: the direct path
+            text = None
         if text is None:
             return None
         printed.write_text(text, encoding="utf-8")

@@ -242,3 +242,14 @@ def test_snapshot_roundtrip_assertion_works_past_the_fuel(
     worker.invoke("fill", (6 << 20) + 1, 3, True)
     payload = assert_snapshot_roundtrip(worker, probes=[("digest",)])
     assert len(payload) == (6 << 20) + 1
+
+
+@pytest.mark.slow
+def test_componentize_py_snapshots_take_the_bulk_path(
+        registry: Registry, sample: Callable[[str, str], Path]):
+    """cart v3 (componentize-py) names its realloc `$"#core-func794 cabi_realloc"` and has
+    post-return functions: both of its snapshot functions are still served."""
+    registry.add("cart", sample("cart", "v3"))
+    names = {f.export_name for f in registry.component("cart", 0).functions.values()
+             if f.interface == bulk.INTERFACE}
+    assert {"bulk-save-begin", "bulk-load-begin", "bulk-load-chunk", "bulk-load-end"} <= names
