@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .bulk import augment
 from .component import LoadedComponent
 from .errors import RegistryError
-from .bulk import augment
 from .golem.shims import adapt
 from .host import HostFunctions, SandboxGrants, config_items
 from .runtime import Runtime
