@@ -19,10 +19,12 @@ from pytest_hotupdate.assertions import assert_snapshot_roundtrip
 from pytest_hotupdate.errors import InvocationError
 from pytest_hotupdate.footprint import Footprint, count_component, store_limits
 from pytest_hotupdate.golem.shims import build_wat_component, run_wasm_tools
+from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import PendingUpdate
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.snapshot import find_save
+from pytest_hotupdate.values import Ok
 from pytest_hotupdate.worker import Worker, WorkerLimits
 from sample_components.build import build, default_root
 
@@ -144,6 +146,42 @@ def _flooding_kvstream(tmp: Path) -> Path:
                              "(i32.rem_u (local.get $offset) (local.get $vlen)))"))
     wat.write_text(text)
     return build("golem-kvstream", "v1", root=root, cache_dir=tmp / "cache")
+
+
+def _flooding_blob(tmp: Path) -> Path:
+    """golem-blob whose `write` writes the object's name 1024 times into the body's stream."""
+    root = tmp / "samples"
+    for name in ("golem-blob", "wit-deps"):
+        shutil.copytree(default_root() / name, root / name)
+    wat = root / "golem-blob" / "v1" / "component.wat"
+    text = wat.read_text()
+    locals_ = "(local $container i32) (local $value i32)"
+    write = """(call $write_and_flush (i32.load (i32.const 52)) (local.get $op) (local.get $ol)
+                               (i32.const 64))"""
+    start = text.index('(func (export "golem:blob/api#write")')
+    assert text.count(write) == 1 and locals_ in text[start:]
+    text = text.replace(write, f"""(local.set $n (i32.const 1024))
+        (block $done (loop $more
+          (br_if $done (i32.eqz (local.get $n)))
+          {write}
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $more)))""")
+    text = text[:start] + text[start:].replace(locals_, locals_ + " (local $n i32)", 1)
+    wat.write_text(text)
+    return build("golem-blob", "v1", root=root, cache_dir=tmp / "cache")
+
+
+def test_a_blob_body_written_past_the_limit_fails_the_call(registry: Registry, tmp_path: Path):
+    registry.add("blob", _flooding_blob(tmp_path))
+    blobstore_of(registry).put("c", "seed", b"")  # the container
+    worker = registry.worker("blob", limits=WorkerLimits(memory_bytes=2 << 20))
+    assert worker.invoke("write", "c", "o" * 1000) == Ok(None)  # ~1 MB: within the limit
+    with pytest.raises(InvocationError, match=r"wrote 4,096,000 bytes .*"
+                       r"WorkerLimits.memory_bytes \(2,097,152 bytes\)") as failure:
+        worker.invoke("write", "c", "p" * 4000)
+    assert failure.value.kind == "memory"
+    assert worker.invoke("has", "c", "p" * 4000) == Ok(False)
+    assert worker.invoke("has", "c", "o" * 1000) == Ok(True)
 
 
 def test_a_stream_written_past_the_limit_fails_the_call_and_is_not_kept(
