@@ -27,6 +27,8 @@ Figures (the issue-6 targets; ``--quick`` shrinks the counts):
 8. ``hotupdate-check`` start-up and run time -- ``bench/checker_bench.py``.
 9. the plugin's fixture overhead -- ``bench/plugin_bench.py``.
 10. ``WAVE parse 20 MB string`` vs ``json.loads`` on the same text -- ``bench/wave_bench.py``.
+11. ``manual update, 256 MiB snapshot`` (time, and peak RSS growth): snapshots past wasmtime's
+    hostcall fuel through the bulk path -- ``bench/snapshot_bench.py``.
 """
 
 from __future__ import annotations
@@ -38,12 +40,10 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,7 @@ from bench import scale  # noqa: E402
 from bench.checker_bench import checker_figures  # noqa: E402
 from bench.plugin_bench import plugin_figures  # noqa: E402
 from bench.wave_bench import bench_wave_string  # noqa: E402
+from bench.snapshot_bench import snapshot_figures  # noqa: E402
 from bench.common import Row, _ms, _progress, _us, run_child  # noqa: E402
 from pytest_hotupdate.registry import Registry  # noqa: E402
 from pytest_hotupdate.runtime import Runtime  # noqa: E402
@@ -329,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows += [Row(*figure) for figure in checker_figures(args.quick)]
     rows += [Row(*figure) for figure in plugin_figures(args.quick)]
     rows.append(bench_wave_string(2_000_000 if args.quick else 20_000_000, repeat))
+    rows += [Row(*figure) for figure in snapshot_figures(args.quick)]
 
     for text in machine_lines():
         print(text)

@@ -29,7 +29,7 @@ from typing import Any
 from .errors import HistoryMatchError, HotUpdateError, InvocationError, OplogError
 from .oplog import Completed, Failed, read_header
 from .runtime import Runtime
-from .snapshot import Snapshot, find_load, find_save, snapshot_from_save
+from .snapshot import Snapshot, find_load, find_save
 from .update import UpdateOutcome, replay_history
 from .values import wave_encode
 from .worker import Worker, group_invocations, recovery_point
@@ -193,7 +193,7 @@ def assert_snapshot_roundtrip(worker: Worker, *, probes: Sequence[Probe] = ()) -
 def _save(worker: Worker, incarnation: Any, save: Any, what: str, which: str) -> Snapshot:
     __tracebackhide__ = True
     try:
-        return snapshot_from_save(save, worker.call_unrecorded(incarnation, save, ()))
+        return worker.save_snapshot(incarnation)
     except (HotUpdateError, ValueError) as error:
         raise AssertionError(f"{what}: {which} failed: {error}") from None
 

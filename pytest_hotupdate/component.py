@@ -35,6 +35,7 @@ from wasmtime.component import Component, ComponentInstanceType, FuncType
 
 from .atomic import atomic_writer
 from .errors import ComponentLoadError, InvocationError
+from .footprint import Footprint, count_component
 from .values import WitType, func_signature
 
 WASM_MAGIC = b"\0asm"
@@ -140,6 +141,7 @@ class LoadedComponent:
         component: the compiled ``wasmtime.component.Component``.
         functions: exported functions, keyed by Golem name.
         imports: imported functions, keyed by ``(interface, name)``.
+        footprint: the linear memories and tables it defines (for the worker's memory limit).
     """
 
     name: str
@@ -148,6 +150,7 @@ class LoadedComponent:
     component: Component
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     imports: dict[tuple[str | None, str], ImportedFunction] = field(default_factory=dict)
+    footprint: Footprint = Footprint(1, 1)
 
     def find_function(self, name: str) -> FunctionInfo:
         """Find an export by Golem's name or a shorter unambiguous form.
@@ -328,6 +331,7 @@ class ComponentCache:
                 return cached
             component = cached.component if cached else self._compile(data, digest, label)
             loaded = describe(component, self.engine, name or "component", label, digest)
+            loaded.footprint = count_component(data)
             self._loaded[digest] = loaded
             return loaded
 

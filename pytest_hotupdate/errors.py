@@ -93,6 +93,12 @@ class ReentryError(HotUpdateError):
         self.function = function
 
 
+class MemoryLimitExceeded(HotUpdateError):
+    """A worker made the host hold more for it than its memory limit allows (the bytes written
+    to a ``wasi:io`` output stream of a keyvalue or blobstore value). Raised inside the host
+    function; the invocation then fails with an :class:`InvocationError` of kind ``memory``."""
+
+
 class ReplayDivergence(HotUpdateError):
     """Replaying an oplog did not reproduce the recorded history.
 

@@ -49,7 +49,6 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, TextIO
 
 from .atomic import atomic_writer

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .bulk import augment
 from .component import LoadedComponent
 from .errors import RegistryError
 from .golem.shims import adapt
@@ -41,7 +42,7 @@ class Registry:
 
     def add(self, name: str, source: str | Path | bytes) -> int:
         """Deploy a new revision of component ``name``; return its revision number (0, 1, ...)."""
-        loaded = self.runtime.load(adapt(source), name)
+        loaded = self.runtime.load(adapt(augment(source)), name)
         with self._lock:
             revisions = self._revisions.setdefault(name, [])
             revisions.append(loaded)

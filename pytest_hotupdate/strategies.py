@@ -159,7 +159,9 @@ class _HandleRef:
     pick: int
 
 
-_SNAPSHOT_INTERFACES = ("golem:api/save-snapshot", "golem:api/load-snapshot")
+#: Left out of generated invocation histories: snapshot functions (and the bulk path's).
+_SNAPSHOT_INTERFACES = ("golem:api/save-snapshot", "golem:api/load-snapshot",
+                        "hotupdate:bulk/snapshot")
 _shared_runtime: Runtime | None = None
 _shared_lock = threading.Lock()
 

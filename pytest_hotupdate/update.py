@@ -47,7 +47,7 @@ from .oplog import (
     read_oplog,
 )
 from .runtime import Runtime
-from .snapshot import find_save, snapshot_from_save
+from .snapshot import find_save
 from .worker import Incarnation, Worker, recovery_point
 
 MODES = {"automatic": "automatic", "auto": "automatic", "manual": "manual", "snapshot": "manual"}
@@ -334,7 +334,7 @@ def _manual(worker: Worker, target: int) -> UpdateOutcome:
         return failed("failed to get a snapshot for manual update: revision "
                       f"{source} does not export golem:api/save-snapshot", restart=False)
     try:
-        snapshot = snapshot_from_save(save, worker.call_unrecorded(old, save, ()))
+        snapshot = worker.save_snapshot(old)
     except InvocationError as error:  # a trap poisons the Store: rebuild it by replay
         return failed(f"failed to get a snapshot for manual update: {error}", restart=True)
     except ValueError as error:

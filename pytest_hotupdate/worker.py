@@ -35,16 +35,18 @@ from typing import TYPE_CHECKING, Any
 import wasmtime
 from wasmtime.component import Instance, Linker, ResourceAny
 
-from . import host
+from . import bulk, host
 from .component import FunctionInfo, LoadedComponent
 from .errors import (
     HotUpdateError,
     InvocationError,
+    MemoryLimitExceeded,
     ReentryError,
     ReplayDivergence,
     ResourceError,
     ValueTypeError,
 )
+from .footprint import store_limits
 from .host import HostFunctions, SandboxGrants
 from .oplog import (
     Completed,
@@ -60,7 +62,8 @@ from .oplog import (
     SuccessfulUpdate,
 )
 from .runtime import INTERRUPT_MARKER, DirectFunc, Interrupter, Runtime
-from .snapshot import DEFAULT_MIME_TYPE, Snapshot, find_load, load_arguments, load_error
+from .snapshot import (DEFAULT_MIME_TYPE, Snapshot, find_load, find_save, load_arguments,
+                       load_error, snapshot_from_save)
 from .values import (
     Handle,
     WitType,
@@ -91,7 +94,12 @@ class WorkerLimits:
         deadline_seconds: wall-clock time one invocation may run (epoch interruption), user
             host functions included; also the time an instantiation (start functions) and a
             snapshot ``save`` or ``load`` may take.
-        memory_bytes: linear memory the worker may use in total (``memory.grow`` fails past it).
+        memory_bytes: what the worker may use in total: its tables together get 1/16 of it
+            (8 bytes an element), its linear memories together the rest, divided evenly among
+            the memories the component defines (see :mod:`pytest_hotupdate.footprint`;
+            ``memory.grow`` and ``table.grow`` fail past their share); a value the guest writes
+            through a ``wasi:io`` stream (keyvalue, blobstore) may not exceed it either (the
+            call fails with an InvocationError of kind ``memory``).
     """
 
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
@@ -730,7 +738,9 @@ class Worker:
         store.set_wasi(config)
         if host.imports_http(component):
             store.set_wasi_http()
-        store.set_limits(memory_size=self.limits.memory_bytes)
+        limits = store_limits(self.limits.memory_bytes, component.footprint)
+        store.set_limits(memory_size=limits.memory_size, table_elements=limits.table_elements,
+                         memories=limits.memories, tables=limits.tables)
         interrupter = Interrupter()
         interrupter.attach(store)
         incarnation = Incarnation(component, revision, linker, store, interrupter)
@@ -869,9 +879,24 @@ class Worker:
             arguments = load_arguments(load, snapshot)
         except ValueError as error:
             raise HotUpdateError(str(error)) from None
-        message = load_error(self.call_unrecorded(incarnation, load, arguments))
+        moved, message = bulk.load(self, incarnation, snapshot)
+        if not moved:
+            message = load_error(self.call_unrecorded(incarnation, load, arguments))
         if message is not None:
             raise HotUpdateError(message)
+
+    def save_snapshot(self, incarnation: Incarnation) -> Snapshot:
+        """The incarnation's ``save`` result (not recorded), moved in chunks when its component
+        carries :data:`~pytest_hotupdate.bulk.INTERFACE`. Raises InvocationError if a call
+        fails, ValueError if ``save`` is missing or returns no snapshot."""
+        moved = bulk.save(self, incarnation)
+        if moved is not None:
+            return moved
+        save = find_save(incarnation.component)
+        if save is None:
+            raise ValueError(f"revision {incarnation.revision} does not export "
+                             "golem:api/save-snapshot")
+        return snapshot_from_save(save, self.call_unrecorded(incarnation, save, ()))
 
     def complete_interrupted(self, plan: _CallPlan, value: Any) -> Any:
         """Record the outcome of an invocation that an update continued, and return it."""
@@ -993,6 +1018,8 @@ class Worker:
                 function,
                 "deadline",
             )
+        if isinstance(host_error, MemoryLimitExceeded):
+            return InvocationError(f"{function}: {host_error}", function, "memory")
         if host_error is not None:
             return InvocationError(
                 f"{function}: a host function raised {type(host_error).__name__}: {host_error}",

@@ -232,7 +232,31 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
             [_oplog(tmp / "c.oplog.jsonl", HEADER_LINE),
              _oplog(tmp / "d.oplog.jsonl", '{"oplog": 1, "component": "dice", "revision": 0}')],
             tmp / "new.wasm")),
+        ("guest writes more than WorkerLimits.memory_bytes into a keyvalue value's stream",
+         lambda: _flood(registry, tmp)),
+        ("snapshot larger than the new revision's memory limit",
+         lambda: _too_big_snapshot(registry, sample)),
     ]
+
+
+def _flood(registry: Registry, tmp: Path) -> None:
+    from pytest_hotupdate.worker import WorkerLimits
+
+    from .test_reliability_limits import _flooding_kvstream
+
+    registry.add("flood", _flooding_kvstream(tmp))
+    worker = registry.worker("flood", limits=WorkerLimits(memory_bytes=2 << 20))
+    worker.invoke("put", "b", "big", b"y" * 16384)  # 256 x 16 KiB = 4 MiB into the stream
+
+
+def _too_big_snapshot(registry: Registry, sample: Callable[[str, str], Path]) -> None:
+    from pytest_hotupdate.worker import WorkerLimits
+
+    registry.add("big", sample("bigstate", "v1"))
+    registry.add("big", sample("bigstate", "v1"))
+    worker = registry.worker("big", revision=0, limits=WorkerLimits(memory_bytes=8 << 20))
+    worker.invoke("fill", 5 << 20, 1, False)  # 5 MiB: fits once, not twice (load's buffer)
+    worker.update(1, "manual", raise_on_failure=True)
 
 
 def _run(case: Callable[[], object], tmp: Path) -> tuple[str, str]:

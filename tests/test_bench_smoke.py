@@ -25,6 +25,8 @@ FIGURES = [
     "hotupdate fixture, in process (deploy 2 WAT revisions + worker)",
     "hotupdate fixture, per pytest test (deploy 2 WAT revisions + worker)",
     "WAVE parse 2 MB string",  # 20 MB in a full run
+    "manual update, 32 MiB snapshot",  # 256 MiB in a full run
+    "peak RSS growth, 32 MiB snapshot update",
 ]
 HEADER = ["figure", "value", "baseline", "ratio", "target", "pass/fail"]
 

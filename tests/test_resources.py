@@ -25,7 +25,6 @@ import pytest
 from pytest_hotupdate import host
 from pytest_hotupdate.golem.shims import WASI_IO_WIT, build_wat_component
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 FILE_LIMIT = 256

@@ -34,7 +34,7 @@ from pathlib import Path
 from ..component import default_cache_dir, read_component_file, write_atomically
 from ..errors import ComponentLoadError
 
-__all__ = ["adapt", "build_wat_component", "needs_shim"]
+__all__ = ["adapt", "build_wat_component", "needs_shim", "run_wasm_tools"]
 
 #: Imported interfaces that make a component need the keyvalue shim.
 KEYVALUE_TRIGGERS = (b"wasi:keyvalue/eventual@0.1.0", b"wasi:keyvalue/eventual-batch@0.1.0")
@@ -632,3 +632,8 @@ def _run(tool: str, label: str, *args: str) -> None:
         first = next((ln for ln in done.stderr.splitlines() if ln.strip()
                       and not ln.startswith("WARNING")), done.stderr.strip())
         raise ComponentLoadError(f"{label}: wasm-tools {args[0]} failed: {first}", label)
+
+
+def run_wasm_tools(label: str, *args: str) -> None:
+    """Run ``wasm-tools ARGS``; ComponentLoadError (naming ``label``) if it is missing or fails."""
+    _run(_wasm_tools(label), label, *args)

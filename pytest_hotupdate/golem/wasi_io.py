@@ -41,7 +41,7 @@ from typing import Any
 import wasmtime
 from wasmtime.component import Func, Linker, ResourceAny
 
-from ..errors import HotUpdateError, ResourceError
+from ..errors import HotUpdateError, MemoryLimitExceeded, ResourceError
 from ._base import Call, incarnation_state
 from .shims import BUMP_ALLOCATOR_WAT, WASI_IO_WIT, build_wat_component
 
@@ -381,6 +381,8 @@ class OutgoingBody:
     def __init__(self) -> None:
         self._bytes = b""
         self._file: Path | None = None
+        self._limit = 0  # the writing worker's WorkerLimits.memory_bytes, set with the stream
+        self._what = ""
 
     def set(self, data: bytes) -> None:
         self._bytes, self._file = bytes(data), None
@@ -395,13 +397,23 @@ class OutgoingBody:
             raise _stream_error(call, directory) from None
         _release(call, file)
         self._file = directory / name
+        self._limit = call.worker.limits.memory_bytes
+        self._what = call.name
         return _resource(stream, "stream")
 
     @property
     def data(self) -> bytes:
+        """The body. Raises MemoryLimitExceeded, before reading it, if the guest wrote more
+        to the stream than its worker's memory limit (the guest's memory could not have held
+        it, so neither does the host, nor the oplog)."""
         if self._file is None:
             return self._bytes
         try:
+            size = self._file.stat().st_size
+            if size > self._limit:
+                raise MemoryLimitExceeded(
+                    f"{self._what}: the guest wrote {size:,} bytes to the value's output stream,"
+                    f" more than its WorkerLimits.memory_bytes ({self._limit:,} bytes)")
             return self._file.read_bytes()
         except OSError:
             return b""
