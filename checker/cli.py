@@ -32,6 +32,8 @@ FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
 FAIL_ON = ("error", "warning", "info", "never")
 HOST_NAMES = ("golem", "wasmcloud", "wasi")
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 _COMMAND: Any = None
 
@@ -154,6 +156,9 @@ def _build_command() -> click.Command:
             message = " ".join(str(exc).split())
             click.echo(f"{PROG}: error: {message}", err=True)
             ctx.exit(EXIT_USAGE)
+        except KeyboardInterrupt:  # Ctrl-C, e.g. during --history: one line, the shell's 130
+            click.echo(f"{PROG}: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         ctx.exit(code)
 
     return hotupdate_check

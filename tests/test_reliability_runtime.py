@@ -492,3 +492,38 @@ def test_an_exit_raised_in_a_host_function_propagates(
     assert worker.invoke(CONSULT, "more") == 7
     worker.restart()
     assert worker.invoke(TOTAL) == 14
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_ctrl_c_stops_hotupdate_check_replaying_a_spinning_start(
+        registry: Registry, spin: dict[str, Path], tmp_path: Path) -> None:
+    registry.add("spin", spin["plain"])
+    worker = registry.worker("spin", name="w")
+    worker.invoke(SET, 1)
+    worker.save_oplog(tmp_path / "h.oplog.jsonl")
+    script = Path(sys.executable).with_name("hotupdate-check")
+    process = subprocess.Popen(
+        [str(script), str(spin["plain"]), str(spin["spin-start"]), "--history",
+         str(tmp_path / "h.oplog.jsonl")],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # The spinning start function burns CPU: once it has run a while, the CLI is in it.
+        give_up = time.monotonic() + 20
+        while _cpu_seconds(process.pid) < 2.0 and process.poll() is None:
+            assert time.monotonic() < give_up, "hotupdate-check never got to the replay"
+            time.sleep(0.05)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert time.monotonic() - signalled < 5
+    assert (process.returncode, stderr) == (130, "hotupdate-check: interrupted\n")
