@@ -29,6 +29,9 @@ Figures (the issue-6 targets; ``--quick`` shrinks the counts):
 10. ``WAVE parse 20 MB string`` vs ``json.loads`` on the same text -- ``bench/wave_bench.py``.
 11. ``manual update, 256 MiB snapshot`` (time, and peak RSS growth): snapshots past wasmtime's
     hostcall fuel through the bulk path -- ``bench/snapshot_bench.py``.
+12. hostile inputs: ``hotupdate-check`` on 20,000 WIT interfaces (and in-process, 20,000 vs
+    2,000: linear), refusing 200 MB of zeros after a component header, a FIFO or ``/dev/zero``
+    as a component or a config file -- ``bench/hostile_inputs.py``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from bench.checker_bench import checker_figures  # noqa: E402
 from bench.plugin_bench import plugin_figures  # noqa: E402
 from bench.wave_bench import bench_wave_string  # noqa: E402
 from bench.snapshot_bench import snapshot_figures  # noqa: E402
+from bench.hostile_inputs import hostile_rows  # noqa: E402
 from bench.common import Row, _ms, _progress, _us, run_child  # noqa: E402
 from pytest_hotupdate.registry import Registry  # noqa: E402
 from pytest_hotupdate.runtime import Runtime  # noqa: E402
@@ -331,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows += [Row(*figure) for figure in plugin_figures(args.quick)]
     rows.append(bench_wave_string(2_000_000 if args.quick else 20_000_000, repeat))
     rows += [Row(*figure) for figure in snapshot_figures(args.quick)]
+    rows += hostile_rows(args.quick)
 
     for text in machine_lines():
         print(text)

@@ -27,6 +27,14 @@ FIGURES = [
     "WAVE parse 2 MB string",  # 20 MB in a full run
     "manual update, 32 MiB snapshot",  # 256 MiB in a full run
     "peak RSS growth, 32 MiB snapshot update",
+    "hotupdate-check, 2,000 WIT interfaces",  # 20,000 in a full run
+    "Checker.check, 2,000 vs 200 WIT interfaces",
+    "hotupdate-check refusing 20 MB of zeros after a component header",  # 200 MB in a full run
+    "Registry.add refusing 20 MB of zeros after a component header",
+    "hotupdate-check --config on a FIFO",
+    "Registry.add on a FIFO",
+    "hotupdate-check --config on /dev/zero",
+    "Registry.add on /dev/zero",
 ]
 HEADER = ["figure", "value", "baseline", "ratio", "target", "pass/fail"]
 
