@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.errors import InvocationError
+from pytest_hotupdate.golem.shims import build_wat_component
 from pytest_hotupdate.golem.store_bytes import store_bytes_of
 from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.values import Err, Ok
+from pytest_hotupdate.values import Ok
 from pytest_hotupdate.worker import WorkerLimits
+from sample_components.build import default_root
 
 MIB = 1 << 20
 VALUE = 256 << 10  # four values fill a 1 MiB limit exactly
@@ -141,3 +143,171 @@ def test_deleting_an_object_frees_room_and_the_tests_objects_are_nobodys(blob: R
         worker.invoke("write", "c", "g" * 4000)
     assert worker.invoke("has", "c", "g" * 4000) == Ok(False)
     assert len(store.snapshot()["c"]) == 2 + len(names) + 1  # seed, big, e, f; one removed
+
+
+# -- set-many, increment, compare-and-swap, delete-many: a WAT component of this test --------
+
+KVBATCH_WIT = """package kvbatch:test;
+
+interface api {
+  /// Sets every key to a value of `size` bytes (`write-body-sync`), in one `set-many`.
+  set-many: func(bucket: string, keys: list<string>, size: u32) -> bool;
+  delete-many: func(bucket: string, keys: list<string>) -> bool;
+  increment: func(bucket: string, key: string, delta: u64) -> bool;
+  compare-and-swap: func(bucket: string, key: string, old: u64, new: u64) -> bool;
+}
+
+world kvbatch {
+  import wasi:keyvalue/types@0.1.0;
+  import wasi:keyvalue/eventual-batch@0.1.0;
+  import wasi:keyvalue/atomic@0.1.0;
+  export api;
+}
+"""
+
+# Return area of the imports at 64; values are `size` bytes of memory from address 0 (their
+# content does not matter); the bump heap from 4096 is reset when an export returns.
+KVBATCH_WAT = """(module
+  (import "wasi:keyvalue/types@0.1.0" "[static]bucket.open-bucket"
+    (func $open_bucket (param i32 i32 i32)))
+  (import "wasi:keyvalue/types@0.1.0" "[resource-drop]bucket" (func $drop_bucket (param i32)))
+  (import "wasi:keyvalue/types@0.1.0" "[static]outgoing-value.new-outgoing-value"
+    (func $new_outgoing (result i32)))
+  (import "wasi:keyvalue/types@0.1.0" "[method]outgoing-value.outgoing-value-write-body-sync"
+    (func $write_sync (param i32 i32 i32 i32)))
+  (import "wasi:keyvalue/types@0.1.0" "[resource-drop]outgoing-value"
+    (func $drop_outgoing (param i32)))
+  (import "wasi:keyvalue/eventual-batch@0.1.0" "set-many" (func $set_many (param i32 i32 i32 i32)))
+  (import "wasi:keyvalue/eventual-batch@0.1.0" "delete-many"
+    (func $delete_many (param i32 i32 i32 i32)))
+  (import "wasi:keyvalue/atomic@0.1.0" "increment" (func $increment (param i32 i32 i32 i64 i32)))
+  (import "wasi:keyvalue/atomic@0.1.0" "compare-and-swap"
+    (func $cas (param i32 i32 i32 i64 i64 i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 4096))
+
+  (func $bucket (param $ptr i32) (param $len i32) (result i32)
+    (call $open_bucket (local.get $ptr) (local.get $len) (i32.const 64))
+    (if (i32.load8_u (i32.const 64)) (then unreachable))
+    (i32.load (i32.const 68)))
+
+  (func $ok_and_reset (param $bucket i32) (result i32)
+    (call $drop_bucket (local.get $bucket))
+    (global.set $heap (i32.const 4096))
+    (i32.eqz (i32.load8_u (i32.const 64))))
+
+  (func (export "kvbatch:test/api#set-many")
+      (param $bp i32) (param $bl i32) (param $kp i32) (param $kl i32) (param $size i32)
+      (result i32)
+    (local $bucket i32) (local $pairs i32) (local $i i32) (local $entry i32) (local $key i32)
+    (local $value i32) (local $ok i32)
+    (local.set $bucket (call $bucket (local.get $bp) (local.get $bl)))
+    (local.set $pairs (call $realloc (i32.const 0) (i32.const 0) (i32.const 4)
+                                     (i32.mul (local.get $kl) (i32.const 12))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $kl)))
+      (local.set $value (call $new_outgoing))
+      (call $write_sync (local.get $value) (i32.const 0) (local.get $size) (i32.const 64))
+      (if (i32.load8_u (i32.const 64)) (then unreachable))
+      (local.set $entry (i32.add (local.get $pairs) (i32.mul (local.get $i) (i32.const 12))))
+      (local.set $key (i32.add (local.get $kp) (i32.mul (local.get $i) (i32.const 8))))
+      (i32.store (local.get $entry) (i32.load (local.get $key)))
+      (i32.store offset=4 (local.get $entry) (i32.load offset=4 (local.get $key)))
+      (i32.store offset=8 (local.get $entry) (local.get $value))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each)))
+    (call $set_many (local.get $bucket) (local.get $pairs) (local.get $kl) (i32.const 64))
+    (local.set $i (i32.const 0))
+    (block $dropped (loop $drop
+      (br_if $dropped (i32.ge_u (local.get $i) (local.get $kl)))
+      (call $drop_outgoing (i32.load offset=8 (i32.add (local.get $pairs)
+                                                       (i32.mul (local.get $i) (i32.const 12)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $drop)))
+    (call $ok_and_reset (local.get $bucket)))
+
+  (func (export "kvbatch:test/api#delete-many")
+      (param $bp i32) (param $bl i32) (param $kp i32) (param $kl i32) (result i32)
+    (local $bucket i32)
+    (local.set $bucket (call $bucket (local.get $bp) (local.get $bl)))
+    (call $delete_many (local.get $bucket) (local.get $kp) (local.get $kl) (i32.const 64))
+    (call $ok_and_reset (local.get $bucket)))
+
+  (func (export "kvbatch:test/api#increment")
+      (param $bp i32) (param $bl i32) (param $kp i32) (param $kl i32) (param $delta i64)
+      (result i32)
+    (local $bucket i32)
+    (local.set $bucket (call $bucket (local.get $bp) (local.get $bl)))
+    (call $increment (local.get $bucket) (local.get $kp) (local.get $kl) (local.get $delta)
+                     (i32.const 64))
+    (call $ok_and_reset (local.get $bucket)))
+
+  (func (export "kvbatch:test/api#compare-and-swap")
+      (param $bp i32) (param $bl i32) (param $kp i32) (param $kl i32) (param $old i64)
+      (param $new i64) (result i32)
+    (local $bucket i32)
+    (local.set $bucket (call $bucket (local.get $bp) (local.get $bl)))
+    (call $cas (local.get $bucket) (local.get $kp) (local.get $kl) (local.get $old)
+               (local.get $new) (i32.const 64))
+    (if (i32.load8_u (i32.const 64)) (then (return (call $ok_and_reset (local.get $bucket)))))
+    (drop (call $ok_and_reset (local.get $bucket)))
+    (i32.load8_u (i32.const 68)))  ;; swapped (the payload is aligned as the error handle)
+
+  (func $realloc (export "cabi_realloc")
+      (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+    (local $ptr i32) (local $end i32) (local $have i32)
+    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get $align))))
+    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
+    (local.set $have (i32.shl (memory.size) (i32.const 16)))
+    (if (i32.gt_u (local.get $end) (local.get $have))
+      (then (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have))
+                                                         (i32.const 65535)) (i32.const 16)))
+                        (i32.const -1))
+              (then unreachable))))
+    (global.set $heap (local.get $end))
+    (local.get $ptr))
+)
+"""
+
+
+@pytest.fixture
+def kvbatch(registry: Registry, tmp_path: Path) -> Registry:
+    deps = default_root() / "wit-deps" / "wasi-keyvalue-0.1.0"
+    wit = {"kvbatch.wit": KVBATCH_WIT}
+    wit.update({f"deps/wasi-keyvalue/{f.name}": f.read_text() for f in deps.glob("*.wit")})
+    component = tmp_path / "kvbatch.wasm"
+    component.write_bytes(build_wat_component("kvbatch", wit, KVBATCH_WAT, "kvbatch"))
+    registry.add("kvbatch", component)
+    return registry
+
+
+def test_set_many_increment_and_compare_and_swap_count_every_byte(kvbatch: Registry):
+    worker = kvbatch.worker("kvbatch", name="w", limits=LIMIT)
+    held, store = store_bytes_of(kvbatch), store_of(kvbatch)
+    assert worker.invoke("set-many", "b", [f"k{i}" for i in range(15)], 65536) is True
+    assert worker.invoke("set-many", "b", ["last"], 65530) is True
+    assert held.held_by("w") == MIB - 6
+    with pytest.raises(InvocationError) as failure:  # 8 bytes more: the whole batch fails
+        worker.invoke("set-many", "b", ["x", "y"], 4)
+    assert failure.value.kind == "memory"
+    assert "wasi:keyvalue/eventual-batch.{set-many}: storing 8 bytes would make" in str(
+        failure.value)
+    assert not {"x", "y"} & set(store.snapshot()["b"])
+    assert worker.invoke("set-many", "b", ["k0", "k0"], 65536) is True  # replaces: costs nothing
+    assert worker.invoke("increment", "b", "n", 12345) is True  # "12345": 5 bytes
+    assert worker.invoke("increment", "b", "n", 100000) is True  # "112345": exactly full
+    assert held.held_by("w") == MIB
+    with pytest.raises(InvocationError, match=r"atomic\.\{increment\}: storing 7 bytes"):
+        worker.invoke("increment", "b", "n", 900000)
+    with pytest.raises(InvocationError, match=r"atomic\.\{compare-and-swap\}: storing 7 bytes"):
+        worker.invoke("compare-and-swap", "b", "n", 112345, 1000000)
+    assert store.snapshot()["b"]["n"] == b"112345"
+    assert worker.invoke("compare-and-swap", "b", "n", 112345, 999999) is True  # same size
+    assert worker.invoke("delete-many", "b", ["k0", "k1", "nothing"]) is True
+    assert held.held_by("w") == MIB - 2 * 65536
+    worker.restart()
+    assert held.held_by("w") == MIB - 2 * 65536
+    assert worker.invoke("set-many", "b", ["x", "y"], 4) is True
+    assert worker.invoke("increment", "b", "n", 1) is True  # "1000000"
+    assert held.held_by("w") == MIB - 2 * 65536 + 8 + 1
