@@ -311,3 +311,93 @@ def test_set_many_increment_and_compare_and_swap_count_every_byte(kvbatch: Regis
     assert worker.invoke("set-many", "b", ["x", "y"], 4) is True
     assert worker.invoke("increment", "b", "n", 1) is True  # "1000000"
     assert held.held_by("w") == MIB - 2 * 65536 + 8 + 1
+
+
+# -- copy-object and move-object: a WAT component of this test -------------------------------
+
+BLOBCOPY_WIT = """package blobcopy:test;
+
+interface api {
+  copy-object: func(src-container: string, src: string, dest-container: string, dest: string)
+    -> bool;
+  move-object: func(src-container: string, src: string, dest-container: string, dest: string)
+    -> bool;
+}
+
+world blobcopy {
+  import wasi:blobstore/blobstore;
+  export api;
+}
+"""
+
+# Both exports pass their eight lowered string halves on as two `object-id` records, with the
+# import's return area at 64 (an error string is allocated by the bump `cabi_realloc`).
+BLOBCOPY_WAT = """(module
+  (import "wasi:blobstore/blobstore" "copy-object"
+    (func $copy (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))
+  (import "wasi:blobstore/blobstore" "move-object"
+    (func $move (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+
+  (func (export "blobcopy:test/api#copy-object")
+      (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (call $copy (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+                (local.get 5) (local.get 6) (local.get 7) (i32.const 64))
+    (global.set $heap (i32.const 1024))
+    (i32.eqz (i32.load8_u (i32.const 64))))
+
+  (func (export "blobcopy:test/api#move-object")
+      (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (call $move (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+                (local.get 5) (local.get 6) (local.get 7) (i32.const 64))
+    (global.set $heap (i32.const 1024))
+    (i32.eqz (i32.load8_u (i32.const 64))))
+
+  (func (export "cabi_realloc")
+      (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $heap))
+    (global.set $heap (i32.add (local.get $ptr) (local.get $size)))
+    (if (i32.gt_u (global.get $heap) (i32.shl (memory.size) (i32.const 16))) (then unreachable))
+    (local.get $ptr))
+)
+"""
+
+
+@pytest.fixture
+def blobcopy(registry: Registry, tmp_path: Path) -> Registry:
+    wit = {"blobcopy.wit": BLOBCOPY_WIT}
+    for dep, folder in (("wasi-blobstore-unversioned", "blobstore"), ("wasi-io-0.2.3", "io")):
+        wit.update({f"deps/{folder}/{f.name}": f.read_text()
+                    for f in (default_root() / "wit-deps" / dep).glob("*.wit")})
+    component = tmp_path / "blobcopy.wasm"
+    component.write_bytes(build_wat_component("blobcopy", wit, BLOBCOPY_WAT, "blobcopy"))
+    registry.add("blobcopy", component)
+    return registry
+
+
+def test_copies_and_moves_count_for_the_worker_that_made_them(blobcopy: Registry):
+    store, held = blobstore_of(blobcopy), store_bytes_of(blobcopy)
+    size = 300_000
+    store.put("c", "src", b"s" * size)  # the test's own: nobody's
+    worker = blobcopy.worker("blobcopy", name="w", limits=LIMIT)
+    for i in range(3):
+        assert worker.invoke("copy-object", "c", "src", "c", f"copy{i}") is True
+    assert held.held_by("w") == 3 * size
+    with pytest.raises(InvocationError) as failure:
+        worker.invoke("copy-object", "c", "src", "c", "copy3")
+    assert failure.value.kind == "memory"
+    assert "wasi:blobstore/blobstore.{copy-object}: storing 300,000 bytes" in str(failure.value)
+    with pytest.raises(InvocationError, match=r"\{move-object\}: storing 300,000 bytes"):
+        worker.invoke("move-object", "c", "src", "c", "mine")  # it would take the test's over
+    assert set(store.snapshot()["c"]) == {"src", "copy0", "copy1", "copy2"}
+    assert worker.invoke("move-object", "c", "copy0", "c", "moved") is True  # its own: no cost
+    assert worker.invoke("move-object", "c", "moved", "c", "moved") is True  # onto itself
+    assert held.held_by("w") == 3 * size
+    assert worker.invoke("copy-object", "c", "copy1", "c", "copy2") is True  # overwrites its own
+    assert held.held_by("w") == 3 * size
+    assert worker.invoke("copy-object", "c", "nothing", "c", "x") is False  # an error: no cost
+    worker.restart()
+    assert held.held_by("w") == 3 * size
+    assert set(store.snapshot()["c"]) == {"src", "moved", "copy1", "copy2"}
