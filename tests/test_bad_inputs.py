@@ -234,8 +234,8 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
             tmp / "new.wasm")),
         ("guest writes more than WorkerLimits.memory_bytes into a keyvalue value's stream",
          lambda: _flood(registry, tmp)),
-        ("values a worker stores in keyvalue buckets and blob containers past "
-         "WorkerLimits.memory_bytes", lambda: _fill_store(registry, sample)),
+        (("values a worker stores in keyvalue buckets and blob containers past "
+          "WorkerLimits.memory_bytes"), lambda: _fill_store(registry, sample)),
         ("snapshot larger than the new revision's memory limit",
          lambda: _too_big_snapshot(registry, sample)),
     ]
