@@ -322,6 +322,7 @@ interface api {
     -> bool;
   move-object: func(src-container: string, src: string, dest-container: string, dest: string)
     -> bool;
+  delete-container: func(name: string) -> bool;
 }
 
 world blobcopy {
@@ -337,8 +338,15 @@ BLOBCOPY_WAT = """(module
     (func $copy (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))
   (import "wasi:blobstore/blobstore" "move-object"
     (func $move (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))
+  (import "wasi:blobstore/blobstore" "delete-container"
+    (func $delete_container (param i32 i32 i32)))
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 1024))
+
+  (func (export "blobcopy:test/api#delete-container") (param i32 i32) (result i32)
+    (call $delete_container (local.get 0) (local.get 1) (i32.const 64))
+    (global.set $heap (i32.const 1024))
+    (i32.eqz (i32.load8_u (i32.const 64))))
 
   (func (export "blobcopy:test/api#copy-object")
       (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
@@ -401,3 +409,5 @@ def test_copies_and_moves_count_for_the_worker_that_made_them(blobcopy: Registry
     worker.restart()
     assert held.held_by("w") == 3 * size
     assert set(store.snapshot()["c"]) == {"src", "moved", "copy1", "copy2"}
+    assert worker.invoke("delete-container", "c") is True  # gives back all its objects
+    assert held.held_by("w") == 0
