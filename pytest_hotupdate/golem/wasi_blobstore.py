@@ -169,7 +169,7 @@ def delete_container(call: Call, name: str) -> Any:
             box = store.containers.pop(container, None)
             if box is None:
                 return _missing(container)
-            store.held.release(_place(container, name) for name in box.objects)
+            store.held.release(_place(container, n) for n in box.objects)
             return Ok(None)
 
     return call.durable([_NAME], _result(None), live, name)

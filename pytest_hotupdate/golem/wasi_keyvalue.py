@@ -18,6 +18,9 @@ The ``-async`` value methods hand the guest WASI file streams on the worker's pr
 directory (:mod:`.wasi_io`): what the guest writes to an outgoing value's stream is its value
 when it is set (after the guest flushed it), and an incoming value's stream reads its bytes.
 Not emulated: the ``cache`` interface; calling it fails with an error naming the function.
+
+Every value a worker stores (set, set-many, increment, compare-and-swap) counts against its
+memory limit until it is deleted or overwritten (:mod:`.store_bytes`).
 """
 
 from __future__ import annotations
