@@ -234,6 +234,8 @@ def cases(tmp: Path, runtime: Runtime, sample: Callable[[str, str], Path]
             tmp / "new.wasm")),
         ("guest writes more than WorkerLimits.memory_bytes into a keyvalue value's stream",
          lambda: _flood(registry, tmp)),
+        (("values a worker stores in keyvalue buckets and blob containers past "
+          "WorkerLimits.memory_bytes"), lambda: _fill_store(registry, sample)),
         ("snapshot larger than the new revision's memory limit",
          lambda: _too_big_snapshot(registry, sample)),
     ]
@@ -247,6 +249,15 @@ def _flood(registry: Registry, tmp: Path) -> None:
     registry.add("flood", _flooding_kvstream(tmp))
     worker = registry.worker("flood", limits=WorkerLimits(memory_bytes=2 << 20))
     worker.invoke("put", "b", "big", b"y" * 16384)  # 256 x 16 KiB = 4 MiB into the stream
+
+
+def _fill_store(registry: Registry, sample: Callable[[str, str], Path]) -> None:
+    from pytest_hotupdate.worker import WorkerLimits
+
+    registry.add("kv", sample("golem-kvstream", "v1"))
+    worker = registry.worker("kv", name="filler", limits=WorkerLimits(memory_bytes=1 << 20))
+    for i in range(5):  # the fifth 256 KiB value does not fit
+        worker.invoke("put", "b", f"k{i}", b"x" * (256 << 10))
 
 
 def _too_big_snapshot(registry: Registry, sample: Callable[[str, str], Path]) -> None:

@@ -14,6 +14,10 @@ composed with the blobstore shim (:mod:`.shims`), which calls :data:`SHIM` with 
 value's host id; the write is recorded as ``wasi:blobstore/container.{container.write-data}``
 with the bytes written, and answered from the oplog on replay. Tests can also put objects with
 :meth:`BlobStore.put` (``blobstore_of(registry).put(container, name, data)``).
+
+Every object a worker writes (``write-data``, the target of a copy or move) counts against its
+memory limit until it is deleted or overwritten (:mod:`.store_bytes`); objects the test puts
+belong to no worker.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ._base import (
     registry_state,
 )
 from ._shapes import build
+from .store_bytes import Place, StoreBytes, store_bytes_of
 from .wasi_io import OutgoingBody, input_stream
 
 TYPES = HostInterface("wasi:blobstore/types", resources=("outgoing-value", "incoming-value"))
@@ -62,24 +67,32 @@ class _Object:
 
 @dataclass
 class _Container:
+    name: str
     created_at: int
     objects: dict[str, _Object] = field(default_factory=dict)
 
 
 class BlobStore:
-    """The containers of one registry, thread-safe."""
+    """The containers of one registry, thread-safe.
 
-    def __init__(self) -> None:
+    Every object a worker stores counts against its memory limit (:mod:`.store_bytes`).
+    """
+
+    def __init__(self, held: StoreBytes | None = None) -> None:
         self.containers: dict[str, _Container] = {}
         self.lock = threading.Lock()
+        #: Which worker each object is attributed to (shared with the registry's keyvalue store).
+        self.held = held or StoreBytes()
         #: Operations performed on the store (live calls only; a replay never gets here).
         self.operations = 0
 
     def put(self, container: str, name: str, data: bytes) -> None:
-        """Create or replace an object (creating its container), as the test's setup."""
+        """Create or replace an object (creating its container), as the test's setup: it
+        belongs to no worker (one it replaces gives its bytes back to its writer)."""
         with self.lock:
-            box = self.containers.setdefault(container, _Container(_now()))
+            box = self.containers.setdefault(container, _Container(container, _now()))
             box.objects[name] = _Object(bytes(data), _now())
+            self.held.release([_place(container, name)])
 
     def snapshot(self) -> dict[str, dict[str, bytes]]:
         """A copy of every container's objects."""
@@ -99,7 +112,12 @@ def _now() -> int:
 def blobstore_of(worker_or_registry: Any) -> BlobStore:
     """The blob store of a registry (or of the registry of a worker)."""
     owner = getattr(worker_or_registry, "registry", None) or worker_or_registry
-    return registry_state(owner, "wasi:blobstore", BlobStore)
+    held = store_bytes_of(owner)  # outside registry_state, which holds its lock
+    return registry_state(owner, "wasi:blobstore", lambda: BlobStore(held))
+
+
+def _place(container: str, name: str) -> Place:
+    return ("wasi:blobstore", container, name)
 
 
 def _store(call: Call) -> BlobStore:
@@ -121,7 +139,7 @@ def _open(call: Call, name: str, create: bool) -> Any:
             if create:
                 if exists:
                     return Err(f"container {container!r} already exists")
-                store.containers[container] = _Container(_now())
+                store.containers[container] = _Container(container, _now())
                 return Ok(None)
             return Ok(None) if exists else _missing(container)
 
@@ -148,7 +166,11 @@ def delete_container(call: Call, name: str) -> Any:
     def live(container: str) -> Any:
         with store.lock:
             store.operations += 1
-            return Ok(None) if store.containers.pop(container, None) else _missing(container)
+            box = store.containers.pop(container, None)
+            if box is None:
+                return _missing(container)
+            store.held.release(_place(container, n) for n in box.objects)
+            return Ok(None)
 
     return call.durable([_NAME], _result(None), live, name)
 
@@ -176,6 +198,10 @@ def _transfer(call: Call, source: Any, target: Any, move: bool) -> Any:
                 return Err(f"object {src['container']}/{src['object']} does not exist")
             if destination is None:
                 return _missing(dest["container"])
+            source_place = _place(src["container"], src["object"])
+            store.held.charge(call, {_place(dest["container"], dest["object"]):
+                                     len(origin.objects[src["object"]].data)},
+                              releasing=[source_place] if move else [])
             item = origin.objects.pop(src["object"]) if move else origin.objects[src["object"]]
             destination.objects[dest["object"]] = _Object(item.data, _now())
             return Ok(None)
@@ -254,6 +280,7 @@ def list_objects(call: Call, handle: Any) -> Any:
 def delete_object(call: Call, handle: Any, name: str) -> Any:
     def delete(box: _Container, object_name: str) -> Any:
         box.objects.pop(object_name, None)
+        _store(call).held.release([_place(box.name, object_name)])
         return Ok(None)
 
     return _in_container(call, handle, [_NAME], _result(None), delete, name)
@@ -264,6 +291,7 @@ def delete_objects(call: Call, handle: Any, names: list[str]) -> Any:
     def delete(box: _Container, object_names: list[str]) -> Any:
         for object_name in object_names:
             box.objects.pop(object_name, None)
+        _store(call).held.release(_place(box.name, n) for n in object_names)
         return Ok(None)
 
     return _in_container(call, handle, [("names", ListType(STRING))], _result(None), delete,
@@ -298,6 +326,7 @@ def object_info(call: Call, handle: Any, name: str) -> Any:
 @CONTAINER.function("[method]container.clear")
 def clear(call: Call, handle: Any) -> Any:
     def empty(box: _Container) -> Any:
+        _store(call).held.release(_place(box.name, n) for n in box.objects)
         box.objects.clear()
         return Ok(None)
 
@@ -372,6 +401,7 @@ def write_data_by_id(call: Call, handle: Any, name: str, value_id: int) -> Any:
     data = RESOURCES.by_rep(value_id, call.name).data
 
     def write(box: _Container, object_name: str, body: bytes) -> Any:
+        _store(call).held.charge(call, {_place(box.name, object_name): len(body)})
         box.objects[object_name] = _Object(bytes(body), _now())
         return Ok(None)
 

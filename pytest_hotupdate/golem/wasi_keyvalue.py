@@ -18,6 +18,9 @@ The ``-async`` value methods hand the guest WASI file streams on the worker's pr
 directory (:mod:`.wasi_io`): what the guest writes to an outgoing value's stream is its value
 when it is set (after the guest flushed it), and an incoming value's stream reads its bytes.
 Not emulated: the ``cache`` interface; calling it fails with an error naming the function.
+
+Every value a worker stores (set, set-many, increment, compare-and-swap) counts against its
+memory limit until it is deleted or overwritten (:mod:`.store_bytes`).
 """
 
 from __future__ import annotations
@@ -37,8 +40,8 @@ from ._base import (
     HostInterface,
     recorded_as,
     registry_state,
-    shared_state,
 )
+from .store_bytes import Place, StoreBytes, store_bytes_of
 from .wasi_io import OutgoingBody, input_stream
 
 TYPES = HostInterface("wasi:keyvalue/types",
@@ -65,11 +68,16 @@ def _result(ok: Any) -> ResultType:
 
 
 class KeyValueStore:
-    """The buckets of one registry: ``{bucket: {key: bytes}}``, thread-safe."""
+    """The buckets of one registry: ``{bucket: {key: bytes}}``, thread-safe.
 
-    def __init__(self) -> None:
+    Every value a worker stores counts against its memory limit (:mod:`.store_bytes`).
+    """
+
+    def __init__(self, held: StoreBytes | None = None) -> None:
         self.buckets: dict[str, dict[str, bytes]] = {}
         self.lock = threading.Lock()
+        #: Which worker each value is attributed to (shared with the registry's blob store).
+        self.held = held or StoreBytes()
         #: Operations performed on the store (live calls only; a replay never gets here).
         self.operations = 0
 
@@ -86,11 +94,16 @@ class KeyValueStore:
 def store_of(worker_or_registry: Any) -> KeyValueStore:
     """The key-value store of a registry (or of the registry of a worker)."""
     owner = getattr(worker_or_registry, "registry", None) or worker_or_registry
-    return registry_state(owner, "wasi:keyvalue", KeyValueStore)
+    held = store_bytes_of(owner)  # outside registry_state, which holds its lock
+    return registry_state(owner, "wasi:keyvalue", lambda: KeyValueStore(held))
 
 
 def _store(call: Call) -> KeyValueStore:
-    return shared_state(call.worker, "wasi:keyvalue", KeyValueStore)
+    return store_of(call.worker)
+
+
+def _place(bucket: str, key: str) -> Place:
+    return ("wasi:keyvalue", bucket, key)
 
 
 @dataclass
@@ -197,6 +210,7 @@ def set_(call: Call, bucket: Any, key: str, value: Any) -> Any:
 
     def live(name: str, k: str, data: bytes) -> Any:
         with store.lock:
+            store.held.charge(call, {_place(name, k): len(data)})
             store.bucket(name)[k] = bytes(data)
         return Ok(None)
 
@@ -212,6 +226,7 @@ def delete(call: Call, bucket: Any, key: str) -> Any:
     def live(name: str, k: str) -> Any:
         with store.lock:
             store.bucket(name).pop(k, None)
+            store.held.release([_place(name, k)])
         return Ok(None)
 
     return _answer(call, call.durable([_BUCKET, _KEY], _result(None), live,
@@ -265,6 +280,7 @@ def set_many(call: Call, bucket: Any, key_values: list[tuple[str, Any]]) -> Any:
     def live(name: str, pairs: list[tuple[str, bytes]]) -> Any:
         with store.lock:
             items = store.bucket(name)
+            store.held.charge(call, {_place(name, k): len(data) for k, data in pairs})
             for k, data in pairs:
                 items[k] = bytes(data)
         return Ok(None)
@@ -283,6 +299,7 @@ def delete_many(call: Call, bucket: Any, keys: list[str]) -> Any:
             items = store.bucket(name)
             for k in ks:
                 items.pop(k, None)
+            store.held.release(_place(name, k) for k in ks)
         return Ok(None)
 
     return _answer(call, call.durable([_BUCKET, ("keys", _KEYS)], _result(None), live,
@@ -304,7 +321,9 @@ def increment(call: Call, bucket: Any, key: str, delta: int) -> Any:
                 return Err(str(error))
             if value >= 1 << 64:
                 return Err(f"incrementing {k!r} by {by} overflows u64")
-            items[k] = str(value).encode("ascii")
+            text = str(value).encode("ascii")
+            store.held.charge(call, {_place(name, k): len(text)})
+            items[k] = text
             return Ok(value)
 
     return _answer(call, call.durable([_BUCKET, _KEY, ("delta", U64)], _result(U64), live,
@@ -326,7 +345,9 @@ def compare_and_swap(call: Call, bucket: Any, key: str, old: int, new: int) -> A
                 return Err(str(error))
             if current != expected:
                 return Ok(False)
-            items[k] = str(replacement).encode("ascii")
+            text = str(replacement).encode("ascii")
+            store.held.charge(call, {_place(name, k): len(text)})
+            items[k] = text
             return Ok(True)
 
     return _answer(call, call.durable([_BUCKET, _KEY, ("old", U64), ("new", U64)], _result(BOOL),
