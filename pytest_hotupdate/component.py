@@ -17,6 +17,7 @@ entries is private to the user (mode 0700, entries 0600); one owned by another u
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import importlib.metadata
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
+from wasmtime import _ffi as ffi
 from wasmtime.component import Component, ComponentInstanceType, FuncType
 
 from .atomic import atomic_writer
@@ -393,14 +395,18 @@ class ComponentCache:
     def _try_deserialize(self, path: Path, digest: str, report: bool = True) -> Component | None:
         # Read into memory rather than deserialize_file: that one maps the file, and a cache
         # entry truncated by another process while mapped would kill the interpreter (SIGBUS).
+        # A bytearray, so that the artifact is hashed and handed to wasmtime without a copy.
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as entry:
+                data = bytearray(os.fstat(entry.fileno()).st_size)
+                if entry.readinto(data) != len(data):
+                    return None  # being replaced: compile (under the lock) instead
         except OSError:
             return None  # no entry yet
-        artifact, problem = _verified_artifact(data, self._expected_header(digest))
-        if artifact is not None:
+        start, problem = _verified_artifact(data, self._expected_header(digest))
+        if start is not None:
             try:
-                return Component.deserialize(self.engine, artifact)
+                return _deserialize(self.engine, data, start)
             except wasmtime.WasmtimeError as error:
                 problem = f"wasmtime refused it: {_first_cause(error)}"
         if report and path not in self.rejected_entries:
@@ -410,14 +416,14 @@ class ComponentCache:
         return None
 
 
-def _verified_artifact(data: bytes, expected: dict[str, str]) -> tuple[bytes | None, str]:
-    """The serialized artifact of a cache entry if its header matches ``expected`` and its
-    digest, else ``None`` and what is wrong (checked before any native code is loaded)."""
+def _verified_artifact(data: bytearray, expected: dict[str, str]) -> tuple[int | None, str]:
+    """Where the serialized artifact of a cache entry starts if its header matches ``expected``
+    and its digest, else ``None`` and what is wrong (checked before any native code is loaded)."""
     end = data.find(b"\n", 0, _MAX_HEADER)
     if not data.startswith(CACHE_ENTRY_MAGIC) or end < 0:
         return None, "no pytest-hotupdate header"
     try:
-        header = json.loads(data[len(CACHE_ENTRY_MAGIC):end])
+        header = json.loads(bytes(data[len(CACHE_ENTRY_MAGIC):end]))
     except ValueError:
         return None, "unreadable header"
     if not isinstance(header, dict):
@@ -425,12 +431,29 @@ def _verified_artifact(data: bytes, expected: dict[str, str]) -> tuple[bytes | N
     for key, want in expected.items():
         if header.get(key) != want:
             return None, f"{key} is {header.get(key)!r}, expected {want!r}"
-    artifact = data[end + 1:]
-    if header.get("artifact-size") != len(artifact):
-        return None, f"artifact of {len(artifact)} bytes, header says {header.get('artifact-size')!r}"
-    if header.get("artifact-sha256") != hashlib.sha256(artifact).hexdigest():
+    with memoryview(data) as view:
+        artifact = view[end + 1:]
+        size = len(artifact)
+        digest = hashlib.sha256(artifact).hexdigest()
+        artifact.release()
+    if header.get("artifact-size") != size:
+        return None, f"artifact of {size} bytes, header says {header.get('artifact-size')!r}"
+    if header.get("artifact-sha256") != digest:
         return None, "artifact digest differs from its header"
-    return artifact, ""
+    return end + 1, ""
+
+
+def _deserialize(engine: wasmtime.Engine, data: bytearray, start: int) -> Component:
+    """``Component.deserialize`` of ``data[start:]`` without copying it first (wasmtime-py's
+    own copies the whole buffer once more; wasmtime copies it into executable memory anyway)."""
+    size = len(data) - start
+    buffer = (ctypes.c_uint8 * size).from_buffer(data, start)
+    pointer = ctypes.POINTER(ffi.wasmtime_component_t)()
+    error = ffi.wasmtime_component_deserialize(engine.ptr(), buffer, size, ctypes.byref(pointer))
+    del buffer  # the bytearray may be resized again only once no ctypes view holds it
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+    return Component._from_ptr(pointer)
 
 
 def _private_directory(folder: Path) -> bool:
