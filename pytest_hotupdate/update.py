@@ -36,6 +36,7 @@ from typing import Any
 
 from .errors import HotUpdateError, InvocationError, OplogError, UpdateError
 from .host import HostFunctions
+from .modes import normalise_mode
 from .oplog import (
     Completed,
     Entry,
@@ -49,8 +50,6 @@ from .oplog import (
 from .runtime import Runtime
 from .snapshot import find_save
 from .worker import Incarnation, Worker, recovery_point
-
-MODES = {"automatic": "automatic", "auto": "automatic", "manual": "manual", "snapshot": "manual"}
 
 
 @dataclass(frozen=True)
@@ -138,14 +137,6 @@ def update_counts(records: tuple[UpdateRecord, ...]) -> tuple[int, int, int]:
         else:
             failed += 1
     return len(open_requests), successful, failed
-
-
-def normalise_mode(mode: str) -> str:
-    """``auto`` -> ``automatic``, ``snapshot`` -> ``manual``; UpdateError for anything else."""
-    normalised = MODES.get(mode) if isinstance(mode, str) else None
-    if normalised is None:
-        raise UpdateError(f"unknown update mode {mode!r} (use automatic/auto or manual/snapshot)")
-    return normalised
 
 
 def update(worker: Worker, target_revision: int, mode: str = "automatic", *,

@@ -30,13 +30,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..errors import UpdateError
+from ..modes import normalise_mode
+
 if TYPE_CHECKING:
-    from .assertions import HistoryReplay
-    from .component import LoadedComponent
-    from .host import SandboxGrants
-    from .registry import Registry
-    from .runtime import Runtime
-    from .worker import Worker, WorkerLimits
+    from ..assertions import HistoryReplay
+    from ..component import LoadedComponent
+    from ..host import SandboxGrants
+    from ..registry import Registry
+    from ..runtime import Runtime
+    from ..worker import Worker, WorkerLimits
 
 __all__ = [
     "HistoryReplayItem",
@@ -54,9 +57,6 @@ OPLOG_SUFFIX = ".oplog.jsonl"
 UPDATE_PROPERTY = "hotupdate.update"
 OPLOG_PROPERTY = "hotupdate.oplog"
 REPLAY_PROPERTY = "hotupdate.replay"
-#: The modes, and their aliases, the marker and the ini setting accept.
-_MODES = {"automatic": "automatic", "auto": "automatic", "manual": "manual",
-          "snapshot": "manual"}
 _PATH_KINDS = ("to-latest", "adjacent", "all")
 
 
@@ -195,11 +195,10 @@ class _Settings:
 
     @staticmethod
     def _mode(mode: str, where: str) -> str:
-        normalised = _MODES.get(mode)
-        if normalised is None:
-            raise pytest.UsageError(
-                f"{where}: unknown update mode {mode!r} (use automatic/auto or manual/snapshot)")
-        return normalised
+        try:
+            return normalise_mode(mode)
+        except UpdateError as error:
+            raise pytest.UsageError(f"{where}: {error}") from None
 
 
 # --------------------------------------------------------------------------- session state
@@ -294,7 +293,7 @@ class _SessionState:
     def runtime(self) -> Runtime:
         """The session's engine and compile cache, created on first use."""
         if self._runtime is None:
-            from .runtime import Runtime
+            from ..runtime import Runtime
 
             self._runtime = Runtime(cache_dir=self.settings.cache_dir)
         return self._runtime
@@ -489,10 +488,10 @@ def _marker_paths(metafunc: pytest.Metafunc, marker: pytest.Mark,
         [modes] if isinstance(modes, str) else modes)
     normalised = []
     for mode in chosen:
-        if mode not in _MODES:
-            pytest.fail(f"{where}: unknown update mode {mode!r} (use automatic/auto or "
-                        "manual/snapshot)", pytrace=False)
-        normalised.append(_MODES[mode])
+        try:
+            normalised.append(normalise_mode(mode))
+        except UpdateError as error:
+            pytest.fail(f"{where}: {error}", pytrace=False)
     return [UpdatePath(component, s, t, m, files) for s, t in pairs for m in normalised]
 
 
@@ -524,14 +523,14 @@ class HistoryReplayItem(pytest.Item):
         self.add_marker("hotupdate_replay")
 
     def runtest(self) -> None:
-        from .errors import OplogError
+        from ..errors import OplogError
 
         if self.unreadable is not None:
             self._record("unreadable")
             raise _HistoryFailed(f"unreadable recorded history: {self.unreadable}")
         if self.against is None:
             pytest.skip(f"no --hotupdate-against revision for component {self.component!r}")
-        from .update import replay_history
+        from ..update import replay_history
 
         try:
             result = replay_history(self.against, self.history,
@@ -574,8 +573,8 @@ class HistoryReplays(pytest.Collector):
     (:func:`~pytest_hotupdate.assertions.match_histories`)."""
 
     def collect(self) -> list[HistoryReplayItem]:
-        from .assertions import history_files, match_histories
-        from .errors import HistoryMatchError
+        from ..assertions import history_files, match_histories
+        from ..errors import HistoryMatchError
 
         settings = _state(self.config).settings
         root = settings.replay_dir
@@ -629,7 +628,7 @@ class HotUpdate:
 
     def __init__(self, runtime: Runtime | None = None, config: HotUpdateConfig | None = None,
                  path: UpdatePath | None = None) -> None:
-        from .registry import Registry
+        from ..registry import Registry
 
         self.registry: Registry = Registry(runtime)
         self.config = config if config is not None else HotUpdateConfig()
@@ -653,7 +652,7 @@ class HotUpdate:
         of ``name``, in order; return their revision numbers."""
         files = sources or self.paths(name)
         if not files:
-            from .errors import RegistryError
+            from ..errors import RegistryError
 
             raise RegistryError(f"no revisions configured for component {name!r} "
                                 f"(configured: {', '.join(self.config.components) or 'none'})")
@@ -714,7 +713,7 @@ class HotUpdate:
                          ) -> list[HistoryReplay]:
         """Replay recorded histories (files or directories of ``*.oplog.jsonl``) on a
         candidate revision; see :func:`pytest_hotupdate.assertions.replay_histories`."""
-        from .assertions import replay_histories
+        from ..assertions import replay_histories
 
         return replay_histories(histories, against, runtime=self.runtime)
 
@@ -723,7 +722,7 @@ class HotUpdate:
                                 ) -> list[HistoryReplay]:
         """Like :meth:`replay_histories`, failing the test with every first divergence."""
         __tracebackhide__ = True
-        from .assertions import assert_histories_replay
+        from ..assertions import assert_histories_replay
 
         return assert_histories_replay(histories, against, runtime=self.runtime)
 
