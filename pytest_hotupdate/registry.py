@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from .bulk import augment
 from .component import LoadedComponent
@@ -21,6 +21,18 @@ from .golem.shims import adapt
 from .host import HostFunctions, SandboxGrants, config_items
 from .runtime import Runtime
 from .worker import Worker, WorkerLimits
+
+
+class WorkerOptions(TypedDict, total=False):
+    """The keyword-only options of :meth:`Registry.worker`, as one type, so that a wrapper
+    (the ``hotupdate`` fixture's ``worker()``) passes them on as ``**options`` instead of
+    restating them; a test checks that the keys are exactly :meth:`Registry.worker`'s keywords."""
+
+    host_functions: Mapping[str, Callable[..., Any]] | None
+    grants: SandboxGrants | None
+    limits: WorkerLimits | None
+    config: Mapping[str, str] | None
+    trap_unknown_imports: bool
 
 
 class Registry:

@@ -6,15 +6,18 @@ Most runs are in-process (fast); the import-cost check and the pytest-xdist run
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
+import typing
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pytest_hotupdate.plugin import UpdateSummary, _safe_name
+from pytest_hotupdate.plugin import HotUpdate, UpdateSummary, _safe_name
+from pytest_hotupdate.registry import Registry, WorkerOptions
 from sample_components.build import build
 
 pytest_plugins = ["pytester"]
@@ -114,6 +117,48 @@ def test_the_hotupdate_fixture_deploys_configured_components_on_first_use(
     result = _run(pytester, counter_option)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["hotupdate: counter: 3 revisions (counter-v1-*.wasm, *)"])
+
+
+def test_the_fixture_worker_takes_exactly_the_registry_worker_options() -> None:
+    registry = inspect.signature(Registry.worker).parameters
+    facade = inspect.signature(HotUpdate.worker).parameters
+
+    def positional(params: typing.Mapping[str, inspect.Parameter]) -> list[inspect.Parameter]:
+        return [p for p in params.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+
+    assert positional(facade) == positional(registry)
+    keywords = {n: p for n, p in registry.items() if p.kind is p.KEYWORD_ONLY}
+    hints, option_hints = typing.get_type_hints(Registry.worker), typing.get_type_hints(WorkerOptions)
+    assert {n: hints[n] for n in keywords} == option_hints
+    assert WorkerOptions.__optional_keys__ == set(keywords)  # every option may be left out
+    (options,) = [p for p in facade.values() if p.kind is p.VAR_KEYWORD]
+    assert options.annotation == "Unpack[WorkerOptions]"
+    assert not [p for p in facade.values() if p.kind is p.KEYWORD_ONLY]
+
+
+def test_the_fixture_worker_passes_every_option_on(pytester: pytest.Pytester,
+                                                   counter_option: str) -> None:
+    pytester.makepyfile(f"""
+        import pytest
+        from pytest_hotupdate.host import SandboxGrants
+        from pytest_hotupdate.worker import WorkerLimits
+
+        def test_options(hotupdate):
+            limits = WorkerLimits(deadline_seconds=30.0)
+            worker = hotupdate.worker("counter", "w", 0, {{"A": "1"}}, host_functions={{}},
+                                      grants=SandboxGrants(), limits=limits,
+                                      config={{"color": "blue"}}, trap_unknown_imports=True)
+            assert worker.invoke("{C}.{{increment}}", 2) == 2
+            assert worker.grants.env == (("A", "1"),)
+            assert worker.grants.config == (("color", "blue"),)
+            assert worker.grants.trap_unknown_imports
+            assert worker.limits == limits
+
+        def test_unknown_options_are_refused(hotupdate):
+            with pytest.raises(TypeError, match="grant"):
+                hotupdate.worker("counter", grant=SandboxGrants())
+    """)
+    _run(pytester, counter_option).assert_outcomes(passed=2)
 
 
 def test_ini_settings_and_baseline(pytester: pytest.Pytester,

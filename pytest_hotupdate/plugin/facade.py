@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Unpack
 
 from .settings import HotUpdateConfig
 from .summary import UpdateSummary, summarize_updates
@@ -17,10 +17,9 @@ from .summary import UpdateSummary, summarize_updates
 if TYPE_CHECKING:
     from ..assertions import HistoryReplay
     from ..component import LoadedComponent
-    from ..host import SandboxGrants
-    from ..registry import Registry
+    from ..registry import Registry, WorkerOptions
     from ..runtime import Runtime
-    from ..worker import Worker, WorkerLimits
+    from ..worker import Worker
     from .paths import UpdatePath
 
 __all__ = ["OPLOG_SUFFIX", "HotUpdate", "safe_name"]
@@ -76,21 +75,12 @@ class HotUpdate:
                                 f"(configured: {', '.join(self.config.components) or 'none'})")
         return [self.registry.add(name, f) for f in files]
 
-    def worker(
-        self,
-        component: str,
-        name: str | None = None,
-        revision: int | None = None,
-        env: Mapping[str, str] | None = None,
-        *,
-        host_functions: Mapping[str, Callable[..., Any]] | None = None,
-        grants: SandboxGrants | None = None,
-        limits: WorkerLimits | None = None,
-    ) -> Worker:
-        """Create a worker (see :meth:`Registry.worker`); it is closed after the test."""
+    def worker(self, component: str, name: str | None = None, revision: int | None = None,
+               env: Mapping[str, str] | None = None, **options: Unpack[WorkerOptions]) -> Worker:
+        """Create a worker (see :meth:`Registry.worker`: the same arguments, its keyword-only
+        options passed on as they are); it is closed after the test."""
         self._ensure(component)
-        return self.registry.worker(component, name, revision, env,
-                                    host_functions=host_functions, grants=grants, limits=limits)
+        return self.registry.worker(component, name, revision, env, **options)
 
     def revisions(self, name: str) -> list[int]:
         """Revision numbers of component ``name``."""
