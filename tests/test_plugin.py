@@ -128,8 +128,8 @@ def test_the_fixture_worker_takes_exactly_the_registry_worker_options() -> None:
 
     assert positional(facade) == positional(registry)
     keywords = {n: p for n, p in registry.items() if p.kind is p.KEYWORD_ONLY}
-    hints, option_hints = typing.get_type_hints(Registry.worker), typing.get_type_hints(WorkerOptions)
-    assert {n: hints[n] for n in keywords} == option_hints
+    hints = typing.get_type_hints(Registry.worker)
+    assert {n: hints[n] for n in keywords} == typing.get_type_hints(WorkerOptions)
     assert WorkerOptions.__optional_keys__ == set(keywords)  # every option may be left out
     (options,) = [p for p in facade.values() if p.kind is p.VAR_KEYWORD]
     assert options.annotation == "Unpack[WorkerOptions]"

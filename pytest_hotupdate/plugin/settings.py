@@ -18,7 +18,11 @@ from ..modes import normalise_mode
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["HotUpdateConfig", "SessionState", "add_options", "session_state", "start_session"]
+__all__ = ["DEFAULT_MODES", "HotUpdateConfig", "SessionState", "add_options", "session_state",
+           "start_session"]
+
+#: The update modes the ``hotupdate`` marker uses when neither it nor ``hotupdate_modes`` says.
+DEFAULT_MODES = ("automatic", "manual")
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class HotUpdateConfig:
     #: component without a named candidate (see ``assertions.match_histories``).
     against: Mapping[str, Path] = field(default_factory=dict)
     #: Update modes the ``hotupdate`` marker uses unless it names its own.
-    modes: tuple[str, ...] = ("automatic", "manual")
+    modes: tuple[str, ...] = DEFAULT_MODES
     #: Compiled-component cache directory (None: ``$HOTUPDATE_CACHE_DIR`` or ``~/.cache``).
     cache_dir: Path | None = None
     #: Oplog lines attached to a failure report per worker (the last ones).
@@ -91,8 +95,9 @@ def add_options(parser: pytest.Parser) -> None:
         "hotupdate_baseline", type="linelist", default=[],
         help="the last published revision: [NAME=]PATH, one per line.")
     parser.addini(
-        "hotupdate_modes", type="args", default=["automatic", "manual"],
-        help="update modes @pytest.mark.hotupdate uses unless told (default: automatic manual).")
+        "hotupdate_modes", type="args", default=list(DEFAULT_MODES),
+        help="update modes @pytest.mark.hotupdate uses unless told (default: "
+             f"{' '.join(DEFAULT_MODES)}).")
     parser.addini(
         "hotupdate_cache_dir", type="string", default="",
         help="compiled-component cache directory (default: $HOTUPDATE_CACHE_DIR or "
@@ -144,7 +149,8 @@ class _Settings:
             replay_dir = self._path(replay, self.cli_base)
             if not replay_dir.exists():
                 raise pytest.UsageError(f"--hotupdate-replay: no such file or directory: {replay}")
-        modes = tuple(self._mode(m, "hotupdate_modes") for m in self.config.getini("hotupdate_modes"))
+        modes = tuple(self._mode(m, "hotupdate_modes")
+                      for m in self.config.getini("hotupdate_modes"))
         cache = self.config.getini("hotupdate_cache_dir")
         lines = self.config.getini("hotupdate_oplog_lines")
         try:
@@ -158,7 +164,7 @@ class _Settings:
             record_dir=self._path(record, self.cli_base) if record else None,
             replay_dir=replay_dir,
             against=against,
-            modes=modes or ("automatic", "manual"),
+            modes=modes or DEFAULT_MODES,
             cache_dir=self._path(cache, self.ini_base) if cache else None,
             oplog_lines=oplog_lines,
         )
