@@ -57,7 +57,7 @@ WAVE
 ``Display`` floats with shortest round-trip digits in the value's own width, positional, ties to
 the larger magnitude; ``escape_debug`` character escaping; ``%`` only for exact keywords; option
 record fields that are ``none`` omitted). :func:`wave_parse` is a lexer, untyped parser and
-type-directed conversion following ``wasm-wave`` (see ``/work/shared/notes/wave.md``), including
+type-directed conversion following the ``wasm-wave`` crate of wasm-tools, including
 its quirks (unknown record fields ignored, commas between record fields not enforced, ``{%a}``
 rejected for flags). Syntax errors raise :class:`~pytest_hotupdate.errors.WaveSyntaxError`,
 values that do not fit the type raise :class:`~pytest_hotupdate.errors.ValueTypeError` with
@@ -80,7 +80,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from .errors import ValueTypeError, WaveSyntaxError
+from ..errors import ValueTypeError, WaveSyntaxError
 
 __all__ = [
     "PRIM_KINDS",
