@@ -112,6 +112,7 @@ __all__ = [
     "wave_parse",
     "wave_encode_params",
     "wave_parse_params",
+    "INT_RANGES",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +122,7 @@ __all__ = [
 PRIM_KINDS: tuple[str, ...] = (
     "bool", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64", "f32", "f64", "char", "string",
 )
+
 
 #: Inclusive ranges of the WIT integer types.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -278,7 +280,7 @@ class HandleType(WitType):
         return f"{'own' if self.own else 'borrow'}<{self.resource}>"
 
 
-_U8 = Prim("u8")
+PRIM_U8 = Prim("u8")
 
 # --- parse_wit ---------------------------------------------------------------------------------
 
@@ -515,7 +517,7 @@ class Handle:
 # ---------------------------------------------------------------------------------------------
 
 
-class _Bad(Exception):
+class Mismatch(Exception):
     """A value that does not fit; ``segs`` collects path segments innermost first."""
 
     def __init__(self, expected: str, tail: str, pos: int | None = None) -> None:
@@ -526,7 +528,7 @@ class _Bad(Exception):
         self.segs: list[str] = []
 
 
-class _Syn(Exception):
+class BadSyntax(Exception):
     """A WAVE syntax error: message and 0-based character position."""
 
     def __init__(self, msg: str, pos: int) -> None:
@@ -535,15 +537,15 @@ class _Syn(Exception):
         self.pos = pos
 
 
-def _show_int(v: int) -> str:
+def show_int(v: int) -> str:
     if v.bit_length() <= 128:
         return str(int(v))
     return f"{'-' if v < 0 else ''}<{v.bit_length()}-bit integer>"
 
 
-def _show(v: Any) -> str:
+def show_value(v: Any) -> str:
     if isinstance(v, int) and not isinstance(v, bool):
-        s = _show_int(v)
+        s = show_int(v)
     elif isinstance(v, str):
         s = '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     else:
@@ -555,24 +557,24 @@ def _show(v: Any) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
-def _got(v: Any) -> str:
-    return f"{_show(v)} ({type(v).__name__})"
+def show_got(v: Any) -> str:
+    return f"{show_value(v)} ({type(v).__name__})"
 
 
-def _expected(ty: WitType, v: Any) -> _Bad:
+def value_mismatch(ty: WitType, v: Any) -> Mismatch:
     w = ty.wit()
-    return _Bad(w, f"expected {w}, got {_got(v)}")
+    return Mismatch(w, f"expected {w}, got {show_got(v)}")
 
 
-def _to_value_error(b: _Bad, label: str, path: str, text: str | None = None) -> ValueTypeError:
+def to_value_error(b: Mismatch, label: str, path: str, text: str | None = None) -> ValueTypeError:
     sub = "".join(reversed(b.segs))
     msg = f"{label}{sub}: {b.tail}"
     if text is not None and b.pos is not None:
-        msg += f" ({_where(text, b.pos)})"
+        msg += f" ({text_position(text, b.pos)})"
     return ValueTypeError(msg, path=path + sub, expected=b.expected)
 
 
-def _root_label(name: str, label: str | None) -> str:
+def root_label(name: str, label: str | None) -> str:
     if label is not None:
         return label
     return f"param `{name}`" if name else "value"
@@ -588,7 +590,7 @@ _PRIM_CLASS: dict[str, type] = {
 }
 
 
-def _variant_cases(ty: WitType) -> tuple[tuple[str, WitType | None], ...]:
+def variant_cases(ty: WitType) -> tuple[tuple[str, WitType | None], ...]:
     if isinstance(ty, VariantType):
         return ty.cases
     if isinstance(ty, OptionType):
@@ -605,7 +607,7 @@ def _wt_classes(ty: WitType) -> frozenset[type]:
     if isinstance(ty, Prim):
         return frozenset({_PRIM_CLASS[ty.kind]})
     if isinstance(ty, ListType):
-        return frozenset({bytes if ty.element == _U8 else list})
+        return frozenset({bytes if ty.element == PRIM_U8 else list})
     if isinstance(ty, TupleType):
         return frozenset({tuple})
     if isinstance(ty, RecordType):
@@ -619,7 +621,7 @@ def _wt_classes(ty: WitType) -> frozenset[type]:
     if _wt_tagged(ty):
         return frozenset({wc.Variant})
     out: set[type] = set()
-    for _, t in _variant_cases(ty):
+    for _, t in variant_cases(ty):
         out |= {object} if t is None else _wt_classes(t)
     return frozenset(out)
 
@@ -628,7 +630,7 @@ def _wt_classes(ty: WitType) -> frozenset[type]:
 def _wt_tagged(ty: WitType) -> bool:
     """Whether wasmtime-py represents this variant/option/result as a tagged ``Variant``."""
     seen: set[type] = set()
-    for _, t in _variant_cases(ty):
+    for _, t in variant_cases(ty):
         case = {object} if t is None else set(_wt_classes(t))
         if case & seen:
             return True
@@ -649,7 +651,7 @@ def _lift_classes(ty: WitType | None) -> frozenset[type]:
 def _stealers(ty: WitType) -> list[tuple[tuple[str, tuple[type, ...]], ...]]:
     """For each case of an untagged variant-like type: the earlier cases wasmtime-py's
     ``isinstance`` test would pick instead for some payload value of this case."""
-    cases = _variant_cases(ty)
+    cases = variant_cases(ty)
     out: list[tuple[tuple[str, tuple[type, ...]], ...]] = []
     for j, (_, tj) in enumerate(cases):
         cls_j = _wt_classes(tj) if tj is not None else frozenset({object})
@@ -677,20 +679,20 @@ def _contains_handle(ty: WitType | None) -> bool:
         return any(_contains_handle(t) for t in ty.elements)
     if isinstance(ty, RecordType):
         return any(_contains_handle(t) for _, t in ty.fields)
-    return any(_contains_handle(t) for _, t in _variant_cases(ty))
+    return any(_contains_handle(t) for _, t in variant_cases(ty))
 
 
 # ---------------------------------------------------------------------------------------------
 # Lowering: native -> wasmtime-py
 # ---------------------------------------------------------------------------------------------
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _lower_bool(v: Any) -> Any:
+def lower_bool(v: Any) -> Any:
     if v is True or v is False:
         return v
-    raise _Bad("bool", f"expected bool, got {_got(v)}")
+    raise Mismatch("bool", f"expected bool, got {show_got(v)}")
 
 
 def _make_int_lower(kind: str) -> Callable[[Any], Any]:
@@ -701,8 +703,8 @@ def _make_int_lower(kind: str) -> Callable[[Any], Any]:
         if isinstance(v, int) and not isinstance(v, bool):
             if lo <= v <= hi:
                 return int(v)
-            raise _Bad(kind, f"expected {ranged}, got {_show_int(v)}")
-        raise _Bad(kind, f"expected {kind}, got {_got(v)}")
+            raise Mismatch(kind, f"expected {ranged}, got {show_int(v)}")
+        raise Mismatch(kind, f"expected {kind}, got {show_got(v)}")
 
     def low(v: Any) -> Any:
         if type(v) is int and lo <= v <= hi:
@@ -722,37 +724,37 @@ def _make_float_lower(kind: str) -> Callable[[Any], Any]:
             try:
                 return float(v)
             except OverflowError:
-                raise _Bad(kind, f"expected {kind}, got {_show(v)} (too large)") from None
-        raise _Bad(kind, f"expected {kind}, got {_got(v)}")
+                raise Mismatch(kind, f"expected {kind}, got {show_value(v)} (too large)") from None
+        raise Mismatch(kind, f"expected {kind}, got {show_got(v)}")
 
     return low
 
 
-def _lower_char(v: Any) -> Any:
+def lower_char(v: Any) -> Any:
     if type(v) is str and len(v) == 1 and not ("\ud800" <= v <= "\udfff"):
         return v
     if isinstance(v, str) and len(v) == 1 and not ("\ud800" <= v <= "\udfff"):
         return str(v)
     if isinstance(v, str):
         what = "a surrogate" if len(v) == 1 else f"{len(v)} code points"
-        raise _Bad("char", f"expected char (one code point), got {_show(v)} ({what})")
-    raise _Bad("char", f"expected char, got {_got(v)}")
+        raise Mismatch("char", f"expected char (one code point), got {show_value(v)} ({what})")
+    raise Mismatch("char", f"expected char, got {show_got(v)}")
 
 
-def _lower_string(v: Any) -> Any:
-    if type(v) is str and (v.isascii() or _SURROGATE.search(v) is None):
+def lower_string(v: Any) -> Any:
+    if type(v) is str and (v.isascii() or SURROGATE.search(v) is None):
         return v
     if isinstance(v, str):
-        m = _SURROGATE.search(v)
+        m = SURROGATE.search(v)
         if m is None:
             return str(v)
-        raise _Bad(
+        raise Mismatch(
             "string", f"expected string, got a lone surrogate U+{ord(m.group()):04X} at {m.start()}"
         )
-    raise _Bad("string", f"expected string, got {_got(v)}")
+    raise Mismatch("string", f"expected string, got {show_got(v)}")
 
 
-def _lower_bytes(v: Any) -> Any:
+def lower_bytes(v: Any) -> Any:
     if type(v) is bytes:
         return v
     if isinstance(v, (bytes, bytearray, memoryview)):
@@ -760,18 +762,18 @@ def _lower_bytes(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         for i, x in enumerate(v):
             if type(x) is not int or not 0 <= x <= 255:
-                got = _got(x) if type(x) is not int else _show_int(x)
-                b = _Bad("u8", f"expected u8 (0..255), got {got}")
+                got = show_got(x) if type(x) is not int else show_int(x)
+                b = Mismatch("u8", f"expected u8 (0..255), got {got}")
                 b.segs.append(f"[{i}]")
                 raise b
         return bytes(v)
-    raise _Bad("list<u8>", f"expected list<u8> (bytes), got {_got(v)}")
+    raise Mismatch("list<u8>", f"expected list<u8> (bytes), got {show_got(v)}")
 
 
-_PRIM_LOWER: dict[str, Callable[[Any], Any]] = {
-    "bool": _lower_bool,
-    "char": _lower_char,
-    "string": _lower_string,
+PRIM_LOWER: dict[str, Callable[[Any], Any]] = {
+    "bool": lower_bool,
+    "char": lower_char,
+    "string": lower_string,
     "f32": _make_float_lower("f32"),
     "f64": _make_float_lower("f64"),
     **{k: _make_int_lower(k) for k in INT_RANGES},
@@ -785,22 +787,22 @@ def _build_lower(
     wc = _wc()
     w = ty.wit()
     if isinstance(ty, Prim):
-        return _PRIM_LOWER[ty.kind]
+        return PRIM_LOWER[ty.kind]
 
     if isinstance(ty, ListType):
-        if ty.element == _U8:
-            return _lower_bytes
+        if ty.element == PRIM_U8:
+            return lower_bytes
         el = _build_lower(ty.element, resolve, checks)
 
         def low_list(v: Any) -> Any:
             if type(v) is not list and not isinstance(v, (list, tuple)):
-                raise _expected(ty, v)
+                raise value_mismatch(ty, v)
             out: list[Any] = []
             app = out.append
             try:
                 for x in v:
                     app(el(x))
-            except _Bad as b:
+            except Mismatch as b:
                 b.segs.append(f"[{len(out)}]")
                 raise
             return out
@@ -813,14 +815,14 @@ def _build_lower(
 
         def low_tuple(v: Any) -> Any:
             if not isinstance(v, (tuple, list)):
-                raise _expected(ty, v)
+                raise value_mismatch(ty, v)
             if len(v) != n:
-                raise _Bad(w, f"expected {w} ({n} elements), got {len(v)} elements")
+                raise Mismatch(w, f"expected {w} ({n} elements), got {len(v)} elements")
             out: list[Any] = []
             try:
                 for f, x in zip(els, v):
                     out.append(f(x))
-            except _Bad as b:
+            except Mismatch as b:
                 b.segs.append(f"[{len(out)}]")
                 raise
             return tuple(out)
@@ -837,7 +839,7 @@ def _build_lower(
 
         def low_record(v: Any) -> Any:
             if not isinstance(v, dict):
-                raise _expected(ty, v)
+                raise value_mismatch(ty, v)
             r = Record()
             d = r.__dict__
             present = 0
@@ -846,16 +848,16 @@ def _build_lower(
                     present += 1
                     try:
                         d[name] = f(v[name])
-                    except _Bad as b:
+                    except Mismatch as b:
                         b.segs.append(f".{name}")
                         raise
                 elif opt:
                     d[name] = f(None)
                 else:
-                    raise _Bad(w, f"missing field `{name}` (expected {w})")
+                    raise Mismatch(w, f"missing field `{name}` (expected {w})")
             if present != len(v):
                 extra = sorted(repr(k) for k in v if k not in names)
-                raise _Bad(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
+                raise Mismatch(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
             return r
 
         return low_record
@@ -867,8 +869,8 @@ def _build_lower(
             if type(v) is str and v in cases:
                 return v
             if isinstance(v, str):
-                raise _Bad(w, f"unknown case {_show(v)} (expected {w})")
-            raise _expected(ty, v)
+                raise Mismatch(w, f"unknown case {show_value(v)} (expected {w})")
+            raise value_mismatch(ty, v)
 
         return low_enum
 
@@ -880,9 +882,9 @@ def _build_lower(
                 s = set(v)
                 if s <= flag_names:
                     return s
-                bad = sorted(_show(x) for x in s - flag_names)
-                raise _Bad(w, f"unknown flag(s) {', '.join(bad)} (expected {w})")
-            raise _expected(ty, v)
+                bad = sorted(show_value(x) for x in s - flag_names)
+                raise Mismatch(w, f"unknown flag(s) {', '.join(bad)} (expected {w})")
+            raise value_mismatch(ty, v)
 
         return low_flags
 
@@ -892,14 +894,14 @@ def _build_lower(
         def low_handle(v: Any) -> Any:
             if type(v) is Handle:
                 if resolve is None:
-                    raise _Bad(w, f"cannot pass {_show(v)}: no handle table given")
+                    raise Mismatch(w, f"cannot pass {show_value(v)}: no handle table given")
                 try:
                     return resolve(v)
                 except LookupError:
-                    raise _Bad(w, f"unknown resource handle({v.id})") from None
+                    raise Mismatch(w, f"unknown resource handle({v.id})") from None
             if isinstance(v, handle_classes):
                 return v
-            raise _expected(ty, v)
+            raise value_mismatch(ty, v)
 
         return low_handle
 
@@ -911,9 +913,9 @@ def _build_lower(
     def check_steal(idx: int, name: str, p: Any) -> None:
         for other, classes in stealers[idx]:
             if isinstance(p, classes):
-                raise _Bad(
+                raise Mismatch(
                     w,
-                    f"wasmtime-py cannot pass case `{name}` of {w} with payload {_show(p)}: "
+                    f"wasmtime-py cannot pass case `{name}` of {w} with payload {show_value(p)}: "
                     f"it would be read as case `{other}`",
                 )
 
@@ -927,7 +929,7 @@ def _build_lower(
             if type(v) is Some:
                 x = v.value
             elif nested:
-                raise _Bad(w, f"expected {w} (None or Some(...)), got {_got(v)}")
+                raise Mismatch(w, f"expected {w} (None or Some(...)), got {show_got(v)}")
             else:
                 x = v
             p = payload(x)
@@ -947,14 +949,16 @@ def _build_lower(
             elif t is Err:
                 name, f = "err", err_low
             else:
-                raise _Bad(w, f"expected {w} (Ok(...) or Err(...)), got {_got(v)}")
+                raise Mismatch(w, f"expected {w} (Ok(...) or Err(...)), got {show_got(v)}")
             if f is None:
                 if v.value is not None:
-                    raise _Bad(w, f"unexpected payload for `{name}` of {w}: {_show(v.value)}")
+                    raise Mismatch(
+                        w, f"unexpected payload for `{name}` of {w}: {show_value(v.value)}"
+                    )
                 return WtVariant(name) if tagged else None
             try:
                 p = f(v.value)
-            except _Bad as b:
+            except Mismatch as b:
                 b.segs.append(f"({name})")
                 raise
             if tagged:
@@ -972,18 +976,20 @@ def _build_lower(
 
     def low_variant(v: Any) -> Any:
         if type(v) is not Variant:
-            raise _Bad(w, f"expected {w} (a Variant), got {_got(v)}")
+            raise Mismatch(w, f"expected {w} (a Variant), got {show_got(v)}")
         c = case_map.get(v.case)
         if c is None:
-            raise _Bad(w, f"unknown case {_show(v.case)} (expected {w})")
+            raise Mismatch(w, f"unknown case {show_value(v.case)} (expected {w})")
         idx, f = c
         if f is None:
             if v.payload is not None:
-                raise _Bad(w, f"unexpected payload for case `{v.case}`: {_show(v.payload)}")
+                raise Mismatch(
+                    w, f"unexpected payload for case `{v.case}`: {show_value(v.payload)}"
+                )
             return WtVariant(v.case) if tagged else None
         try:
             p = f(v.payload)
-        except _Bad as b:
+        except Mismatch as b:
             b.segs.append(f"({v.case})")
             raise
         if tagged:
@@ -1004,8 +1010,8 @@ def _cached_lowerer(
     def lower(value: Any) -> Any:
         try:
             return inner(value)
-        except _Bad as b:
-            raise _to_value_error(b, label, label) from None
+        except Mismatch as b:
+            raise to_value_error(b, label, label) from None
 
     return lower
 
@@ -1030,7 +1036,7 @@ def lowerer(
     The returned function raises :class:`ValueTypeError` (``.path``, ``.expected`` set).
     Converters are built once per ``(ty, label, resolve_handle)`` and cached.
     """
-    root = _root_label(name, label)
+    root = root_label(name, label)
     if not _contains_handle(ty):
         resolve_handle = None
     return _cached_lowerer(ty, root, resolve_handle)
@@ -1043,7 +1049,7 @@ def validate(ty: WitType, value: Any, name: str = "", *, label: str | None = Non
     the wasmtime-py limitation on some untagged variant values (see :func:`lowerer`) is not
     checked: those values are valid, wasmtime-py just cannot pass them.
     """
-    root = _root_label(name, label)
+    root = root_label(name, label)
     resolve = _accept_handle if _contains_handle(ty) else None
     _cached_lowerer(ty, root, resolve, False)(value)
 
@@ -1069,7 +1075,7 @@ def _build_lift(
     if isinstance(ty, (Prim, EnumType)):
         return None
     if isinstance(ty, ListType):
-        if ty.element == _U8:
+        if ty.element == PRIM_U8:
             return None
         el = _build_lift(ty.element, register)
         if el is None:
@@ -1094,7 +1100,7 @@ def _build_lift(
         return register
 
     tagged = _wt_tagged(ty)
-    cases = _variant_cases(ty)
+    cases = variant_cases(ty)
     lifts = [None if t is None else _build_lift(t, register) for _, t in cases]
     by_class: dict[type, int] = {}
     if not tagged:
@@ -1107,13 +1113,13 @@ def _build_lift(
         """(case index, lifted payload) of a wasmtime-py value."""
         if tagged:
             if not isinstance(v, wc.Variant) or v.tag not in index:
-                raise _LiftError(f"unexpected {_got(v)} for {ty.wit()}")
+                raise _LiftError(f"unexpected {show_got(v)} for {ty.wit()}")
             idx = index[v.tag]
             raw = v.payload
         else:
             idx_opt = by_class.get(type(v))
             if idx_opt is None:
-                raise _LiftError(f"unexpected {_got(v)} for {ty.wit()}")
+                raise _LiftError(f"unexpected {show_got(v)} for {ty.wit()}")
             idx = idx_opt
             raw = v
         if cases[idx][1] is None:
@@ -1233,7 +1239,7 @@ def _eq(ty: WitType | None, a: Any, b: Any) -> bool:
             and not isinstance(a, bool) and not isinstance(b, bool) and a == b
         )
     if isinstance(ty, ListType):
-        if ty.element == _U8:
+        if ty.element == PRIM_U8:
             return bytes(a) == bytes(b)
         if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)):
             return False
@@ -1415,7 +1421,7 @@ def format_float(value: float, kind: str = "f64") -> str:
 _NUMBER_PARTS = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?\Z")
 
 
-def _parse_f32(text: str) -> float:
+def parse_f32(text: str) -> float:
     """Parse a WAVE number token to the nearest f32, rounding the exact decimal once."""
     if text == "nan":
         return math.nan
@@ -1559,15 +1565,15 @@ def _escape_str(s: str) -> str:
 # WAVE encoding
 # ---------------------------------------------------------------------------------------------
 
-_KEYWORDS = frozenset(["true", "false", "some", "none", "ok", "err", "inf", "nan"])
+KEYWORDS = frozenset(["true", "false", "some", "none", "ok", "err", "inf", "nan"])
 
 
 def _case_label(name: str) -> str:
-    return "%" + name if name in _KEYWORDS else name
+    return "%" + name if name in KEYWORDS else name
 
 
 def _make_int_enc(kind: str) -> Callable[[Any], str]:
-    low = _PRIM_LOWER[kind]
+    low = PRIM_LOWER[kind]
 
     def enc(v: Any) -> str:
         return "%d" % low(v)
@@ -1576,19 +1582,19 @@ def _make_int_enc(kind: str) -> Callable[[Any], str]:
 
 
 def _enc_bool(v: Any) -> str:
-    return "true" if _lower_bool(v) else "false"
+    return "true" if lower_bool(v) else "false"
 
 
 def _enc_char(v: Any) -> str:
-    return "'" + _escape_char(_lower_char(v)) + "'"
+    return "'" + _escape_char(lower_char(v)) + "'"
 
 
 def _enc_string(v: Any) -> str:
-    return f'"{_escape_str(_lower_string(v))}"'  # one copy of a long string, not two
+    return f'"{_escape_str(lower_string(v))}"'  # one copy of a long string, not two
 
 
 def _make_float_enc(kind: str) -> Callable[[Any], str]:
-    low = _PRIM_LOWER[kind]
+    low = PRIM_LOWER[kind]
 
     def enc(v: Any) -> str:
         return format_float(low(v), kind)
@@ -1603,7 +1609,7 @@ def _enc_bytes(v: Any) -> str:
     # A table lookup per byte: about 5x faster than str() per byte on large payloads. Large
     # payloads go in slices, so the per-byte strings of one slice only are alive at once, and
     # the brackets join the first and last slices, so the text is copied once at the end.
-    data = _lower_bytes(v)
+    data = lower_bytes(v)
     table = _BYTE_TEXT
     step = _ESCAPE_SLICE
     parts = [", ".join([table[b] for b in data[i : i + step]]) for i in range(0, len(data), step)]
@@ -1631,18 +1637,18 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
         return _PRIM_ENC[ty.kind]
 
     if isinstance(ty, ListType):
-        if ty.element == _U8:
+        if ty.element == PRIM_U8:
             return _enc_bytes
         el = _encoder(ty.element)
 
         def enc_list(v: Any) -> str:
             if not isinstance(v, (list, tuple)):
-                raise _expected(ty, v)
+                raise value_mismatch(ty, v)
             parts: list[str] = []
             try:
                 for x in v:
                     parts.append(el(x))
-            except _Bad as b:
+            except Mismatch as b:
                 b.segs.append(f"[{len(parts)}]")
                 raise
             return f"[{', '.join(parts)}]"
@@ -1655,14 +1661,14 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
 
         def enc_tuple(v: Any) -> str:
             if not isinstance(v, (tuple, list)):
-                raise _expected(ty, v)
+                raise value_mismatch(ty, v)
             if len(v) != n:
-                raise _Bad(w, f"expected {w} ({n} elements), got {len(v)} elements")
+                raise Mismatch(w, f"expected {w} ({n} elements), got {len(v)} elements")
             parts: list[str] = []
             try:
                 for f, x in zip(els, v):
                     parts.append(f(x))
-            except _Bad as b:
+            except Mismatch as b:
                 b.segs.append(f"[{len(parts)}]")
                 raise
             return "(" + ", ".join(parts) + ")"
@@ -1675,7 +1681,7 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
 
         def enc_record(v: Any) -> str:
             if not isinstance(v, dict):
-                raise _expected(ty, v)
+                raise value_mismatch(ty, v)
             parts: list[str] = []
             present = 0
             for name, f, opt in fields:
@@ -1686,14 +1692,14 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
                         continue
                     try:
                         parts.append(name + ": " + f(x))
-                    except _Bad as b:
+                    except Mismatch as b:
                         b.segs.append(f".{name}")
                         raise
                 elif not opt:
-                    raise _Bad(w, f"missing field `{name}` (expected {w})")
+                    raise Mismatch(w, f"missing field `{name}` (expected {w})")
             if present != len(v):
                 extra = sorted(repr(k) for k in v if k not in names)
-                raise _Bad(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
+                raise Mismatch(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
             if not parts:
                 return "{:}"
             return "{" + ", ".join(parts) + "}"
@@ -1707,8 +1713,8 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
             if isinstance(v, str) and v in cases:
                 return _case_label(v)
             if isinstance(v, str):
-                raise _Bad(w, f"unknown case {_show(v)} (expected {w})")
-            raise _expected(ty, v)
+                raise Mismatch(w, f"unknown case {show_value(v)} (expected {w})")
+            raise value_mismatch(ty, v)
 
         return enc_enum
 
@@ -1718,11 +1724,11 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
 
         def enc_flags(v: Any) -> str:
             if not isinstance(v, (set, frozenset, list, tuple)):
-                raise _expected(ty, v)
+                raise value_mismatch(ty, v)
             s = set(v)
             if not s <= name_set:
-                bad = sorted(_show(x) for x in s - name_set)
-                raise _Bad(w, f"unknown flag(s) {', '.join(bad)} (expected {w})")
+                bad = sorted(show_value(x) for x in s - name_set)
+                raise Mismatch(w, f"unknown flag(s) {', '.join(bad)} (expected {w})")
             return "{" + ", ".join(n for n in flag_names if n in s) + "}"
 
         return enc_flags
@@ -1732,7 +1738,7 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
         def enc_handle(v: Any) -> str:
             if type(v) is Handle and type(v.id) is int and v.id >= 0:
                 return f"handle({v.id})"
-            raise _Bad(w, f"expected {w} (a Handle), got {_got(v)}")
+            raise Mismatch(w, f"expected {w} (a Handle), got {show_got(v)}")
 
         return enc_handle
 
@@ -1746,7 +1752,7 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
             if type(v) is Some:
                 x = v.value
             elif nested:
-                raise _Bad(w, f"expected {w} (None or Some(...)), got {_got(v)}")
+                raise Mismatch(w, f"expected {w} (None or Some(...)), got {show_got(v)}")
             else:
                 x = v
             return "some(" + payload(x) + ")"
@@ -1764,14 +1770,16 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
             elif t is Err:
                 name, f = "err", err_enc
             else:
-                raise _Bad(w, f"expected {w} (Ok(...) or Err(...)), got {_got(v)}")
+                raise Mismatch(w, f"expected {w} (Ok(...) or Err(...)), got {show_got(v)}")
             if f is None:
                 if v.value is not None:
-                    raise _Bad(w, f"unexpected payload for `{name}` of {w}: {_show(v.value)}")
+                    raise Mismatch(
+                        w, f"unexpected payload for `{name}` of {w}: {show_value(v.value)}"
+                    )
                 return name
             try:
                 return name + "(" + f(v.value) + ")"
-            except _Bad as b:
+            except Mismatch as b:
                 b.segs.append(f"({name})")
                 raise
 
@@ -1782,17 +1790,19 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
 
     def enc_variant(v: Any) -> str:
         if type(v) is not Variant:
-            raise _Bad(w, f"expected {w} (a Variant), got {_got(v)}")
+            raise Mismatch(w, f"expected {w} (a Variant), got {show_got(v)}")
         if v.case not in case_map:
-            raise _Bad(w, f"unknown case {_show(v.case)} (expected {w})")
+            raise Mismatch(w, f"unknown case {show_value(v.case)} (expected {w})")
         f = case_map[v.case]
         if f is None:
             if v.payload is not None:
-                raise _Bad(w, f"unexpected payload for case `{v.case}`: {_show(v.payload)}")
+                raise Mismatch(
+                    w, f"unexpected payload for case `{v.case}`: {show_value(v.payload)}"
+                )
             return _case_label(v.case)
         try:
             return _case_label(v.case) + "(" + f(v.payload) + ")"
-        except _Bad as b:
+        except Mismatch as b:
             b.segs.append(f"({v.case})")
             raise
 
@@ -1806,8 +1816,8 @@ def wave_encode(ty: WitType, value: Any) -> str:
     """
     try:
         return _encoder(ty)(value)
-    except _Bad as b:
-        raise _to_value_error(b, "value", "") from None
+    except Mismatch as b:
+        raise to_value_error(b, "value", "") from None
 
 
 def wave_encode_params(params: Sequence[tuple[str, WitType]], values: Sequence[Any]) -> list[str]:
@@ -1820,9 +1830,9 @@ def wave_encode_params(params: Sequence[tuple[str, WitType]], values: Sequence[A
     for (name, ty), v in zip(params, values):
         try:
             out.append(_encoder(ty)(v))
-        except _Bad as b:
+        except Mismatch as b:
             label = f"param `{name}`"
-            raise _to_value_error(b, label, label) from None
+            raise to_value_error(b, label, label) from None
     return out
 
 
@@ -1854,10 +1864,13 @@ _JSON_ONLY_ESCAPE = re.compile(r"\\[/bfu]")
 #: digits per number (longer ones take the normal path) and 8192 numbers per node (bounded
 #: temporaries when converting).
 _INT_RUN = re.compile(r"(?:-?(?:0|[1-9][0-9]{0,19}+)[ \t\n\r]*+,[ \t\n\r]*+){1,8192}+")
+
+
 _INT_ITEM = re.compile(r"-?[0-9]+")
 #: The text of a byte between two commas, as the writer puts it (`[1, 2]`): a dict lookup is
 #: several times faster than int() per element of a large list<u8>.
 _U8_ITEMS = {**{str(i): i for i in range(256)}, **{" " + str(i): i for i in range(256)}}
+
 
 #: A token: (kind, start, end, decoded string or None). kind is a punctuation character,
 #: ``num``, ``label``, ``char``, ``str``, ``mstr``, ``ERR`` (an invalid token: the parser stops
@@ -1882,7 +1895,7 @@ def _lex_string(text: str, pos: int) -> _Token:
         if (
             text.find("\n", pos + 1, end) >= 0
             or _JSON_ONLY_ESCAPE.search(text, pos + 1, end) is not None
-            or (not text.isascii() and _SURROGATE.search(text, pos + 1, end) is not None)
+            or (not text.isascii() and SURROGATE.search(text, pos + 1, end) is not None)
         ):
             value = None
     if value is None:
@@ -1934,7 +1947,7 @@ def _lex(text: str, pos: int) -> _Token:
     return ("EOF", n, n, None)
 
 
-class _Node:
+class Node:
     """An untyped WAVE node.
 
     kinds: ``true false num char str mstr tuple list record flags label vpayload some none ok
@@ -1977,9 +1990,9 @@ class _Parser:
         t = self.peeked
         kind = t[0]
         if kind == "EOF":
-            raise _Syn("unexpected end of input", len(self.text))
+            raise BadSyntax("unexpected end of input", len(self.text))
         if kind == "ERR":
-            raise _Syn(f"invalid token {_describe_token(self.text, t)}", t[1])
+            raise BadSyntax(f"invalid token {_describe_token(self.text, t)}", t[1])
         self.cur = t
         self.peeked = _lex(self.text, t[2])
         return kind
@@ -1992,76 +2005,76 @@ class _Parser:
             self.unexpected()
 
     def unexpected(self) -> None:
-        raise _Syn(f"unexpected token {_describe_token(self.text, self.cur)}", self.cur[1])
+        raise BadSyntax(f"unexpected token {_describe_token(self.text, self.cur)}", self.cur[1])
 
     def finish(self) -> None:
         t = self.peeked
         if t[0] != "EOF":
-            raise _Syn(f"trailing characters {_describe_token(self.text, t)}", t[1])
+            raise BadSyntax(f"trailing characters {_describe_token(self.text, t)}", t[1])
 
-    def node(self) -> _Node:
+    def node(self) -> Node:
         if self.depth >= _MAX_DEPTH:
-            raise _Syn("value nesting too deep", self.cur[1])
+            raise BadSyntax("value nesting too deep", self.cur[1])
         self.depth += 1
         try:
             return self._node()
         finally:
             self.depth -= 1
 
-    def _node(self) -> _Node:
+    def _node(self) -> Node:
         k = self.advance()
         _, s, e, value = self.cur
         if k == "str":
-            return _Node(k, s, e, value)
+            return Node(k, s, e, value)
         if k in ("num", "char", "mstr"):
-            return _Node(k, s, e)
+            return Node(k, s, e)
         if k == "(":
             children = self.comma_separated(")")
             if not children:
-                raise _Syn("empty tuple", s)
-            return _Node("tuple", s, self.cur[2], children)
+                raise BadSyntax("empty tuple", s)
+            return Node("tuple", s, self.cur[2], children)
         if k == "[":
             children = self.comma_separated("]", ints=True)
-            return _Node("list", s, self.cur[2], children)
+            return Node("list", s, self.cur[2], children)
         if k == "{":
             return self.record_or_flags(s)
         if k == "label":
             word = self.text[s:e]
-            if word in _KEYWORDS:
+            if word in KEYWORDS:
                 if word in ("true", "false"):
-                    return _Node(word, s, e)
+                    return Node(word, s, e)
                 if word in ("inf", "nan"):
-                    return _Node("num", s, e)
+                    return Node("num", s, e)
                 if word == "some":
                     self.advance()
                     self.expect("(")
                     payload = self.node()
                     self.advance()
                     self.expect(")")
-                    return _Node("some", s, self.cur[2], [payload])
+                    return Node("some", s, self.cur[2], [payload])
                 if word == "none":
-                    return _Node("none", s, e)
+                    return Node("none", s, e)
                 # ok / err
                 if self.next_is("("):
                     self.advance()
                     payload = self.node()
                     self.advance()
                     self.expect(")")
-                    return _Node(word, s, self.cur[2], [payload])
-                return _Node(word, s, e)
+                    return Node(word, s, self.cur[2], [payload])
+                return Node(word, s, e)
             name = word[1:] if word[0] == "%" else word
             if self.next_is("("):
                 self.advance()
                 payload = self.node()
                 self.advance()
                 self.expect(")")
-                return _Node("vpayload", s, self.cur[2], [payload], name)
-            return _Node("label", s, e, (), name)
+                return Node("vpayload", s, self.cur[2], [payload], name)
+            return Node("label", s, e, (), name)
         self.unexpected()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def comma_separated(self, end: str, ints: bool = False) -> list[_Node]:
-        nodes: list[_Node] = []
+    def comma_separated(self, end: str, ints: bool = False) -> list[Node]:
+        nodes: list[Node] = []
         if self.next_is(end):
             self.advance()
             return nodes
@@ -2074,7 +2087,7 @@ class _Parser:
                 if m is not None:
                     # the same tokens as `num , num , ...`: the parser stands after the last comma
                     start, stop = self.peeked[1], m.end()
-                    append(_Node("ints", start, stop))
+                    append(Node("ints", start, stop))
                     comma = text.rfind(",", start, stop)
                     self.cur = (",", comma, comma + 1, None)
                     self.peeked = _lex(text, stop)
@@ -2098,21 +2111,21 @@ class _Parser:
         raw = self.text[s:e]
         return raw, raw.lstrip("%"), s
 
-    def record_or_flags(self, start: int) -> _Node:
+    def record_or_flags(self, start: int) -> Node:
         k = self.advance()
         if k == ":":
             self.advance()
             self.expect("}")
-            return _Node("record", start, self.cur[2], [])
+            return Node("record", start, self.cur[2], [])
         if k == "}":
-            return _Node("flags", start, self.cur[2], [])
+            return Node("flags", start, self.cur[2], [])
         if self.next_is(":"):
-            fields: list[tuple[str, int, _Node]] = []
+            fields: list[tuple[str, int, Node]] = []
             seen: set[str] = set()
             while True:
                 _, name, pos = self.label()
                 if name in seen:
-                    raise _Syn(f'duplicate field "{name}"', pos)
+                    raise BadSyntax(f'duplicate field "{name}"', pos)
                 seen.add(name)
                 self.advance()
                 self.expect(":")
@@ -2122,28 +2135,28 @@ class _Parser:
                     self.advance()
                 if self.cur[0] == "}":
                     break
-            return _Node("record", start, self.cur[2], fields)
+            return Node("record", start, self.cur[2], fields)
         flags: dict[str, tuple[str, int]] = {}
         while True:
             raw, name, pos = self.label()
             if name in flags:
-                raise _Syn(f'duplicate flag "{name}"', pos)
+                raise BadSyntax(f'duplicate flag "{name}"', pos)
             flags[name] = (raw, pos)
             if self.advance() == ",":
                 self.advance()
             if self.cur[0] == "}":
                 break
-        return _Node("flags", start, self.cur[2], [flags[n] for n in sorted(flags)])
+        return Node("flags", start, self.cur[2], [flags[n] for n in sorted(flags)])
 
 
-def _parse_untyped(text: str) -> _Node:
+def parse_untyped(text: str) -> Node:
     p = _Parser(text)
     node = p.node()
     p.finish()
     return node
 
 
-def _where(text: str, pos: int) -> str:
+def text_position(text: str, pos: int) -> str:
     if "\n" in text:
         line = text.count("\n", 0, pos) + 1
         col = pos - (text.rfind("\n", 0, pos) + 1) + 1
@@ -2199,7 +2212,7 @@ def _unescape(text: str, i: int, end: int) -> tuple[str, int]:
             cp = int(hexdigits, 16)
             if cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF:
                 return chr(cp), len(hexdigits) + 4
-    raise _Syn("invalid character escape", i)
+    raise BadSyntax("invalid character escape", i)
 
 
 def _decode_span(text: str, start: int, end: int, out: _Pieces) -> None:
@@ -2218,7 +2231,7 @@ def _decode_span(text: str, start: int, end: int, out: _Pieces) -> None:
         i = j + n
 
 
-def _decode_string(node: _Node, text: str) -> str:
+def _decode_string(node: Node, text: str) -> str:
     if node.kind == "str":
         if node.children is not None:  # decoded by the lexer
             decoded: str = node.children
@@ -2235,18 +2248,18 @@ def _decode_string(node: _Node, text: str) -> str:
     if text.startswith("\r", pos, stop):
         pos += 1
     if not text.isascii():
-        m = _SURROGATE.search(text, pos, stop)
+        m = SURROGATE.search(text, pos, stop)
         if m is not None:
-            raise _Syn(f"invalid character U+{ord(m.group()):04X}", m.start())
+            raise BadSyntax(f"invalid character U+{ord(m.group()):04X}", m.start())
     last_nl = text.rfind("\n", pos, stop)
     indent = text[last_nl + 1 if last_nl >= 0 else pos : stop]
     if indent.strip(" "):
-        raise _Syn(
+        raise BadSyntax(
             'invalid multiline string: closing """ must be on a line preceded only by spaces',
             node.end - 3,
         )
     if last_nl < 0 or text[pos] != "\n":
-        raise _Syn(
+        raise BadSyntax(
             'invalid multiline string: opening """ must be followed immediately by newline',
             node.start,
         )
@@ -2256,7 +2269,7 @@ def _decode_string(node: _Node, text: str) -> str:
     while line <= last_nl:  # every content line ends with an LF, the last one at last_nl
         line_end = text.find("\n", line, last_nl + 1)
         if not text.startswith(indent, line, line_end):
-            raise _Syn(
+            raise BadSyntax(
                 'invalid multiline string: lines must be indented at least as much as closing """',
                 line,
             )
@@ -2270,13 +2283,13 @@ def _decode_string(node: _Node, text: str) -> str:
     return out.value()
 
 
-def _decode_char(node: _Node, text: str) -> str:
+def _decode_char(node: Node, text: str) -> str:
     start, end = node.start + 1, node.end - 1
     if text[start] != "\\":
         return text[start:end]
     ch, n = _unescape(text, start, end)
     if start + n != end:  # pragma: no cover - the lexer guarantees a single escape
-        raise _Syn("multiple characters in char value", node.start)
+        raise BadSyntax("multiple characters in char value", node.start)
     return ch
 
 
@@ -2285,20 +2298,20 @@ def _decode_char(node: _Node, text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _node_text(node: _Node, text: str) -> str:
+def _node_text(node: Node, text: str) -> str:
     s = text[node.start : min(node.end, node.start + 41)]  # never copy a whole 20 MB token
     s = s.replace("\r", "\\r").replace("\n", "\\n")
     return s if len(s) <= 40 else s[:37] + "..."
 
 
-def _type_mismatch(ty: WitType, node: _Node, text: str, what: str | None = None) -> _Bad:
+def _type_mismatch(ty: WitType, node: Node, text: str, what: str | None = None) -> Mismatch:
     w = ty.wit()
-    return _Bad(w, f"expected {what or w}, got {_node_text(node, text)}", node.start)
+    return Mismatch(w, f"expected {what or w}, got {_node_text(node, text)}", node.start)
 
 
 _INT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
 
-_Conv = Callable[[_Node, str], Any]
+_Conv = Callable[[Node, str], Any]
 
 
 def _make_int_conv(kind: str) -> _Conv:
@@ -2307,7 +2320,7 @@ def _make_int_conv(kind: str) -> _Conv:
     ranged = f"{kind} ({lo}..{hi})"
     unsigned = lo == 0
 
-    def conv(node: _Node, text: str) -> Any:
+    def conv(node: Node, text: str) -> Any:
         if node.kind != "num":
             raise _type_mismatch(ty, node, text)
         t = text[node.start : node.end]
@@ -2321,7 +2334,7 @@ def _make_int_conv(kind: str) -> _Conv:
     return conv
 
 
-def _conv_bool(node: _Node, text: str) -> Any:
+def _conv_bool(node: Node, text: str) -> Any:
     if node.kind == "true":
         return True
     if node.kind == "false":
@@ -2329,25 +2342,25 @@ def _conv_bool(node: _Node, text: str) -> Any:
     raise _type_mismatch(Prim("bool"), node, text)
 
 
-def _conv_f64(node: _Node, text: str) -> Any:
+def _conv_f64(node: Node, text: str) -> Any:
     if node.kind != "num":
         raise _type_mismatch(Prim("f64"), node, text)
     return float(text[node.start : node.end])
 
 
-def _conv_f32(node: _Node, text: str) -> Any:
+def _conv_f32(node: Node, text: str) -> Any:
     if node.kind != "num":
         raise _type_mismatch(Prim("f32"), node, text)
-    return _parse_f32(text[node.start : node.end])
+    return parse_f32(text[node.start : node.end])
 
 
-def _conv_char(node: _Node, text: str) -> Any:
+def _conv_char(node: Node, text: str) -> Any:
     if node.kind != "char":
         raise _type_mismatch(Prim("char"), node, text)
     return _decode_char(node, text)
 
 
-def _conv_string(node: _Node, text: str) -> Any:
+def _conv_string(node: Node, text: str) -> Any:
     if node.kind != "str" and node.kind != "mstr":
         raise _type_mismatch(Prim("string"), node, text)
     return _decode_string(node, text)
@@ -2369,20 +2382,20 @@ def _flattenable(ty: WitType | None) -> bool:
 
 def _payload_conv(
     ty: WitType, case: str, ptype: WitType | None, pconv: _Conv | None, seg: str
-) -> Callable[[_Node, _Node | None, str], Any]:
+) -> Callable[[Node, Node | None, str], Any]:
     """Converter of an optional payload node for a case, checking presence."""
     w = ty.wit()
 
-    def conv(node: _Node, payload: _Node | None, text: str) -> Any:
+    def conv(node: Node, payload: Node | None, text: str) -> Any:
         if pconv is None:
             if payload is not None:
-                raise _Bad(w, f"unexpected payload for case `{case}` of {w}", node.start)
+                raise Mismatch(w, f"unexpected payload for case `{case}` of {w}", node.start)
             return None
         if payload is None:
-            raise _Bad(w, f"missing payload for case `{case}` of {w}", node.start)
+            raise Mismatch(w, f"missing payload for case `{case}` of {w}", node.start)
         try:
             return pconv(payload, text)
-        except _Bad as b:
+        except Mismatch as b:
             if seg:
                 b.segs.append(seg)
             raise
@@ -2398,11 +2411,11 @@ def _converter(ty: WitType) -> _Conv:
 
     if isinstance(ty, ListType):
         el = _converter(ty.element)
-        to_bytes = ty.element == _U8
+        to_bytes = ty.element == PRIM_U8
         kind = ty.element.kind if isinstance(ty.element, Prim) else ""
         lo, hi = INT_RANGES.get(kind, (0, -1))
 
-        def run_values(c: _Node, text: str) -> Any:
+        def run_values(c: Node, text: str) -> Any:
             """The integers of an ``ints`` node in one go, or None if one of them does not fit
             (the caller then converts them one by one, for the exact error)."""
             if hi < 0 or (lo == 0 and text.find("-", c.start, c.end) >= 0):  # `-0` is not a u8
@@ -2422,7 +2435,7 @@ def _converter(ty: WitType) -> _Conv:
             values = list(map(int, items))
             return values if lo <= min(values) and max(values) <= hi else None
 
-        def conv_list(node: _Node, text: str) -> Any:
+        def conv_list(node: Node, text: str) -> Any:
             if node.kind != "list":
                 raise _type_mismatch(ty, node, text)
             out: Any = bytearray() if to_bytes else []
@@ -2436,8 +2449,8 @@ def _converter(ty: WitType) -> _Conv:
                         out += values
                         continue
                     for m in _INT_ITEM.finditer(text, c.start, c.end):
-                        out.append(el(_Node("num", m.start(), m.end()), text))
-            except _Bad as b:
+                        out.append(el(Node("num", m.start(), m.end()), text))
+            except Mismatch as b:
                 b.segs.append(f"[{len(out)}]")
                 raise
             return bytes(out) if to_bytes else out
@@ -2448,11 +2461,11 @@ def _converter(ty: WitType) -> _Conv:
         els = [_converter(t) for t in ty.elements]
         n = len(els)
 
-        def conv_tuple(node: _Node, text: str) -> Any:
+        def conv_tuple(node: Node, text: str) -> Any:
             if node.kind != "tuple":
                 raise _type_mismatch(ty, node, text)
             if len(node.children) != n:
-                raise _Bad(
+                raise Mismatch(
                     w,
                     f"expected {w} ({n} elements), got {len(node.children)} elements",
                     node.start,
@@ -2461,7 +2474,7 @@ def _converter(ty: WitType) -> _Conv:
             try:
                 for f, c in zip(els, node.children):
                     out.append(f(c, text))
-            except _Bad as b:
+            except Mismatch as b:
                 b.segs.append(f"[{len(out)}]")
                 raise
             return tuple(out)
@@ -2471,7 +2484,7 @@ def _converter(ty: WitType) -> _Conv:
     if isinstance(ty, RecordType):
         fields = [(name, _converter(t), isinstance(t, OptionType)) for name, t in ty.fields]
 
-        def conv_record(node: _Node, text: str) -> Any:
+        def conv_record(node: Node, text: str) -> Any:
             if node.kind != "record":
                 raise _type_mismatch(ty, node, text)
             given = {name: value for name, _, value in node.children}
@@ -2481,13 +2494,13 @@ def _converter(ty: WitType) -> _Conv:
                 if value is not None:
                     try:
                         out[name] = f(value, text)
-                    except _Bad as b:
+                    except Mismatch as b:
                         b.segs.append(f".{name}")
                         raise
                 elif opt:
                     out[name] = None
                 else:
-                    raise _Bad(w, f'missing field "{name}" (expected {w})', node.start)
+                    raise Mismatch(w, f'missing field "{name}" (expected {w})', node.start)
             return out
 
         return conv_record
@@ -2495,11 +2508,11 @@ def _converter(ty: WitType) -> _Conv:
     if isinstance(ty, EnumType):
         cases = frozenset(ty.cases)
 
-        def conv_enum(node: _Node, text: str) -> Any:
+        def conv_enum(node: Node, text: str) -> Any:
             if node.kind != "label":
                 raise _type_mismatch(ty, node, text)
             if node.label not in cases:
-                raise _Bad(w, f'unknown case "{node.label}" (expected {w})', node.start)
+                raise Mismatch(w, f'unknown case "{node.label}" (expected {w})', node.start)
             return node.label
 
         return conv_enum
@@ -2507,14 +2520,14 @@ def _converter(ty: WitType) -> _Conv:
     if isinstance(ty, FlagsType):
         names = frozenset(ty.names)
 
-        def conv_flags(node: _Node, text: str) -> Any:
+        def conv_flags(node: Node, text: str) -> Any:
             if node.kind != "flags":
                 raise _type_mismatch(ty, node, text)
             out = []
             for raw, pos in node.children:
                 # wasm-wave compares the raw label: `{%read}` is an unknown flag "%read".
                 if raw not in names:
-                    raise _Bad(w, f'unknown case "{raw}" (expected {w})', pos)
+                    raise Mismatch(w, f'unknown case "{raw}" (expected {w})', pos)
                 out.append(raw)
             return frozenset(out)
 
@@ -2522,7 +2535,7 @@ def _converter(ty: WitType) -> _Conv:
 
     if isinstance(ty, HandleType):
 
-        def conv_handle(node: _Node, text: str) -> Any:
+        def conv_handle(node: Node, text: str) -> Any:
             if node.kind == "vpayload" and node.label == "handle":
                 p = node.children[0]
                 t = text[p.start : p.end]
@@ -2537,7 +2550,7 @@ def _converter(ty: WitType) -> _Conv:
         nested = isinstance(ty.payload, OptionType)
         flat = _flattenable(ty.payload)
 
-        def conv_option(node: _Node, text: str) -> Any:
+        def conv_option(node: Node, text: str) -> Any:
             k = node.kind
             if k == "none":
                 return None
@@ -2560,7 +2573,7 @@ def _converter(ty: WitType) -> _Conv:
         )
         bare = _converter(ty.ok) if _flattenable(ty.ok) else None
 
-        def conv_result(node: _Node, text: str) -> Any:
+        def conv_result(node: Node, text: str) -> Any:
             k = node.kind
             if k == "ok":
                 return Ok(ok_p(node, node.children[0] if node.children else None, text))
@@ -2570,7 +2583,7 @@ def _converter(ty: WitType) -> _Conv:
                 raise _type_mismatch(ty, node, text)
             try:
                 return Ok(bare(node, text))
-            except _Bad as b:
+            except Mismatch as b:
                 b.segs.append("(ok)")
                 raise
 
@@ -2582,7 +2595,7 @@ def _converter(ty: WitType) -> _Conv:
         for name, t in ty.cases
     }
 
-    def conv_variant(node: _Node, text: str) -> Any:
+    def conv_variant(node: Node, text: str) -> Any:
         if node.kind == "label":
             payload = None
         elif node.kind == "vpayload":
@@ -2591,7 +2604,7 @@ def _converter(ty: WitType) -> _Conv:
             raise _type_mismatch(ty, node, text)
         f = case_convs.get(node.label)
         if f is None:
-            raise _Bad(w, f'unknown case "{node.label}" (expected {w})', node.start)
+            raise Mismatch(w, f'unknown case "{node.label}" (expected {w})', node.start)
         return Variant(node.label, f(node, payload, text))
 
     return conv_variant
@@ -2599,12 +2612,14 @@ def _converter(ty: WitType) -> _Conv:
 
 def _parse_one(ty: WitType, text: str, label: str, path: str, prefix: str) -> Any:
     try:
-        node = _parse_untyped(text)
+        node = parse_untyped(text)
         return _converter(ty)(node, text)
-    except _Syn as s:
-        raise WaveSyntaxError(f"{prefix}{s.msg} {_where(text, s.pos)}", text, s.pos) from None
-    except _Bad as b:
-        raise _to_value_error(b, label, path, text) from None
+    except BadSyntax as s:
+        raise WaveSyntaxError(
+            f"{prefix}{s.msg} {text_position(text, s.pos)}", text, s.pos
+        ) from None
+    except Mismatch as b:
+        raise to_value_error(b, label, path, text) from None
 
 
 def wave_parse(ty: WitType, text: str) -> Any:
