@@ -115,12 +115,14 @@ class Mismatch(Exception):
 
 
 def show_int(v: int) -> str:
+    """An integer for a message; huge ones by their bit length instead of all digits."""
     if v.bit_length() <= 128:
         return str(int(v))
     return f"{'-' if v < 0 else ''}<{v.bit_length()}-bit integer>"
 
 
 def show_value(v: Any) -> str:
+    """A value for a message: strings quoted, newlines escaped, at most 60 characters."""
     if isinstance(v, int) and not isinstance(v, bool):
         s = show_int(v)
     elif isinstance(v, str):
@@ -135,15 +137,19 @@ def show_value(v: Any) -> str:
 
 
 def show_got(v: Any) -> str:
+    """``value (type)`` for the ``got ...`` part of a message."""
     return f"{show_value(v)} ({type(v).__name__})"
 
 
 def value_mismatch(ty: WitType, v: Any) -> Mismatch:
+    """The :class:`Mismatch` ``expected <ty>, got <value (type)>``."""
     w = ty.wit()
     return Mismatch(w, f"expected {w}, got {show_got(v)}")
 
 
 def to_value_error(b: Mismatch, label: str, path: str, text: str | None = None) -> ValueTypeError:
+    """The :class:`ValueTypeError` for a :class:`Mismatch` found under ``label``/``path``
+    (with the position in ``text`` when the mismatch has one)."""
     sub = "".join(reversed(b.segs))
     msg = f"{label}{sub}: {b.tail}"
     if text is not None and b.pos is not None:
@@ -152,12 +158,14 @@ def to_value_error(b: Mismatch, label: str, path: str, text: str | None = None) 
 
 
 def root_label(name: str, label: str | None) -> str:
+    """The root of error paths: ``label``, else ``param `name``` or ``value``."""
     if label is not None:
         return label
     return f"param `{name}`" if name else "value"
 
 
 def text_position(text: str, pos: int) -> str:
+    """``at column N`` (or ``at line L, column N`` in multi-line text) for a 0-based ``pos``."""
     if "\n" in text:
         line = text.count("\n", 0, pos) + 1
         col = pos - (text.rfind("\n", 0, pos) + 1) + 1
@@ -169,10 +177,12 @@ def text_position(text: str, pos: int) -> str:
 # Checks of primitive values (shared by the wasmtime lowerer and the WAVE writer)
 # ---------------------------------------------------------------------------------------------
 
+#: Matches a lone surrogate (which no WIT ``char`` or ``string`` may hold).
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def lower_bool(v: Any) -> Any:
+    """Check a ``bool`` (the lowerer's and the WAVE writer's check; returns it)."""
     if v is True or v is False:
         return v
     raise Mismatch("bool", f"expected bool, got {show_got(v)}")
@@ -214,6 +224,7 @@ def _make_float_lower(kind: str) -> Callable[[Any], Any]:
 
 
 def lower_char(v: Any) -> Any:
+    """Check a ``char`` (one code point, not a surrogate); returns it as ``str``."""
     if type(v) is str and len(v) == 1 and not ("\ud800" <= v <= "\udfff"):
         return v
     if isinstance(v, str) and len(v) == 1 and not ("\ud800" <= v <= "\udfff"):
@@ -225,6 +236,7 @@ def lower_char(v: Any) -> Any:
 
 
 def lower_string(v: Any) -> Any:
+    """Check a ``string`` (no lone surrogates); returns it as ``str``."""
     if type(v) is str and (v.isascii() or SURROGATE.search(v) is None):
         return v
     if isinstance(v, str):
@@ -238,6 +250,7 @@ def lower_string(v: Any) -> Any:
 
 
 def lower_bytes(v: Any) -> Any:
+    """Check a ``list<u8>`` (bytes-like or a list of ints 0..255); returns ``bytes``."""
     if type(v) is bytes:
         return v
     if isinstance(v, (bytes, bytearray, memoryview)):
@@ -253,6 +266,7 @@ def lower_bytes(v: Any) -> Any:
     raise Mismatch("list<u8>", f"expected list<u8> (bytes), got {show_got(v)}")
 
 
+#: The check of each primitive kind (``PRIM_KINDS``).
 PRIM_LOWER: dict[str, Callable[[Any], Any]] = {
     "bool": lower_bool,
     "char": lower_char,

@@ -166,6 +166,7 @@ class HandleType(WitType):
         return f"{'own' if self.own else 'borrow'}<{self.resource}>"
 
 
+#: ``u8``, whose ``list`` is ``bytes`` natively.
 PRIM_U8 = Prim("u8")
 
 # --- parse_wit ---------------------------------------------------------------------------------
@@ -290,6 +291,7 @@ def parse_wit(text: str) -> WitType:
 
 
 def variant_cases(ty: WitType) -> tuple[tuple[str, WitType | None], ...]:
+    """``(name, payload type or None)`` of each case of a variant, option or result."""
     if isinstance(ty, VariantType):
         return ty.cases
     if isinstance(ty, OptionType):

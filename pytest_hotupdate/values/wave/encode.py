@@ -113,6 +113,7 @@ def _escape_str(s: str) -> str:
 # WAVE encoding
 # ---------------------------------------------------------------------------------------------
 
+#: WAVE keywords: a label spelled like one is written `%label`; the parser reads the bare word.
 KEYWORDS = frozenset(["true", "false", "some", "none", "ok", "err", "inf", "nan"])
 
 

@@ -336,6 +336,7 @@ class _Parser:
 
 
 def parse_untyped(text: str) -> Node:
+    """Parse the whole of ``text`` into a :class:`Node`; raises :class:`BadSyntax`."""
     p = _Parser(text)
     node = p.node()
     p.finish()
