@@ -9,8 +9,19 @@ everything. Inside the package the dependencies point one way: ``types`` <- ``na
 from .convert import from_valtype, func_signature, lifter, lowerer, validate
 from .native import INT_RANGES, Err, Handle, Ok, Some, Variant, values_equal
 from .types import (
-    PRIM_KINDS, EnumType, FlagsType, HandleType, ListType, OptionType, Prim, RecordType, ResultType,
-    TupleType, VariantType, WitType, parse_wit,
+    PRIM_KINDS,
+    EnumType,
+    FlagsType,
+    HandleType,
+    ListType,
+    OptionType,
+    Prim,
+    RecordType,
+    ResultType,
+    TupleType,
+    VariantType,
+    WitType,
+    parse_wit,
 )
 from .wave.decode import wave_parse, wave_parse_params
 from .wave.encode import wave_encode, wave_encode_params

@@ -22,12 +22,35 @@ from typing import Any, Callable
 
 from ..errors import ValueTypeError
 from .native import (
-    INT_RANGES, PRIM_LOWER, Err, Handle, Mismatch, Ok, Some, Variant, lower_bytes, root_label,
-    show_got, show_value, to_value_error, value_mismatch,
+    INT_RANGES,
+    PRIM_LOWER,
+    Err,
+    Handle,
+    Mismatch,
+    Ok,
+    Some,
+    Variant,
+    lower_bytes,
+    root_label,
+    show_got,
+    show_value,
+    to_value_error,
+    value_mismatch,
 )
 from .types import (
-    PRIM_U8, EnumType, FlagsType, HandleType, ListType, OptionType, Prim, RecordType, ResultType,
-    TupleType, VariantType, WitType, variant_cases,
+    PRIM_U8,
+    EnumType,
+    FlagsType,
+    HandleType,
+    ListType,
+    OptionType,
+    Prim,
+    RecordType,
+    ResultType,
+    TupleType,
+    VariantType,
+    WitType,
+    variant_cases,
 )
 
 # --- from wasmtime -----------------------------------------------------------------------------

@@ -40,8 +40,18 @@ from typing import Any, Callable
 
 from ..errors import ValueTypeError
 from .types import (
-    PRIM_U8, EnumType, FlagsType, HandleType, ListType, OptionType, Prim, RecordType, ResultType,
-    TupleType, VariantType, WitType,
+    PRIM_U8,
+    EnumType,
+    FlagsType,
+    HandleType,
+    ListType,
+    OptionType,
+    Prim,
+    RecordType,
+    ResultType,
+    TupleType,
+    VariantType,
+    WitType,
 )
 
 #: Inclusive ranges of the WIT integer types.

@@ -15,11 +15,30 @@ from typing import Any, Callable, Sequence
 
 from ...errors import ValueTypeError, WaveSyntaxError
 from ..native import (
-    INT_RANGES, SURROGATE, Err, Handle, Mismatch, Ok, Some, Variant, text_position, to_value_error,
+    INT_RANGES,
+    SURROGATE,
+    Err,
+    Handle,
+    Mismatch,
+    Ok,
+    Some,
+    Variant,
+    text_position,
+    to_value_error,
 )
 from ..types import (
-    PRIM_U8, EnumType, FlagsType, HandleType, ListType, OptionType, Prim, RecordType, ResultType,
-    TupleType, VariantType, WitType,
+    PRIM_U8,
+    EnumType,
+    FlagsType,
+    HandleType,
+    ListType,
+    OptionType,
+    Prim,
+    RecordType,
+    ResultType,
+    TupleType,
+    VariantType,
+    WitType,
 )
 from .floats import parse_f32
 from .parse import BadSyntax, Node, parse_untyped

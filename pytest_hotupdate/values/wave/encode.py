@@ -14,12 +14,36 @@ from typing import Any, Callable, Sequence
 
 from ...errors import ValueTypeError
 from ..native import (
-    INT_RANGES, PRIM_LOWER, Err, Handle, Mismatch, Ok, Some, Variant, lower_bool, lower_bytes,
-    lower_char, lower_string, show_got, show_value, to_value_error, value_mismatch,
+    INT_RANGES,
+    PRIM_LOWER,
+    Err,
+    Handle,
+    Mismatch,
+    Ok,
+    Some,
+    Variant,
+    lower_bool,
+    lower_bytes,
+    lower_char,
+    lower_string,
+    show_got,
+    show_value,
+    to_value_error,
+    value_mismatch,
 )
 from ..types import (
-    PRIM_U8, EnumType, FlagsType, HandleType, ListType, OptionType, Prim, RecordType, ResultType,
-    TupleType, VariantType, WitType,
+    PRIM_U8,
+    EnumType,
+    FlagsType,
+    HandleType,
+    ListType,
+    OptionType,
+    Prim,
+    RecordType,
+    ResultType,
+    TupleType,
+    VariantType,
+    WitType,
 )
 from .floats import format_float
 
