@@ -186,11 +186,6 @@ class LoadedComponent:
             kind="not-found",
         )
 
-    def exports_interface(self, prefix: str) -> list[str]:
-        """Names of exported interfaces whose unversioned name is ``prefix``."""
-        return sorted({f.interface for f in self.functions.values()
-                       if f.interface and _strip_version(f.interface) == prefix})
-
 
 def _split_function_name(name: str) -> tuple[str | None, str]:
     if name.endswith("}") and ".{" in name:

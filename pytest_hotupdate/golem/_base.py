@@ -127,9 +127,6 @@ class Call:
     def result_type(self) -> WitType | None:
         return self.imported.result
 
-    def param_type(self, index: int) -> WitType:
-        return self.imported.params[index][1]
-
     def durable(self, params: Iterable[tuple[str, WitType]], result: WitType | None,
                 live: Callable[..., Any], *args: Any, name: str | None = None,
                 always: bool = False) -> Any:

@@ -104,11 +104,6 @@ def field_type(ty: WitType | None, name: str) -> WitType | None:
     return None
 
 
-def ok_payload(ty: WitType | None) -> WitType | None:
-    """``result<T, E>`` -> ``T``; any other type as it is."""
-    return ty.ok if isinstance(ty, ResultType) else ty
-
-
 def wrap_ok(ty: WitType | None, value: Any) -> Any:
     """``Ok(value)`` when ``ty`` is a result, else ``value`` (versions with and without it)."""
     return Ok(value) if isinstance(ty, ResultType) else value
