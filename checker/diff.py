@@ -1,7 +1,7 @@
 """The structural, direction-aware diff of two worlds: :func:`find_changes`.
 
-Pair iterators match the two sides (interfaces by id, functions by name, types by owner and
-name, members by name) and small check functions turn each pair into findings. Export checks
+The pairs of :mod:`checker.pairs` (interfaces, functions, named types, members) go through
+small check functions that turn each pair into findings. Export checks
 look at what recorded invocations need (the names and types they were recorded with); import
 checks at what the host provides and what recorded host calls expect; snapshot checks at the
 ``golem:api`` snapshot interfaces, which are left out of the export checks (the oplog never
@@ -10,8 +10,8 @@ records their calls).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from .compat import Direction, TypePair
 from .findings import Finding, make_finding
@@ -22,97 +22,21 @@ from .model import (
     Function,
     FunctionKind,
     Interface,
-    ListType,
     OptionType,
     Param,
-    Prim,
-    Ref,
-    ResultType,
     Type,
     TypeDef,
     TypeKey,
     TypeKind,
     World,
-    children,
     signature_text,
     type_text,
 )
-from dataclasses import dataclass
+from .pairs import function_pairs, interface_pairs, member_pairs, type_pairs
+from .pairs import renames as _renames
+from .snapshots import LOAD, SAVE, is_snapshot, snapshot_support
 
-__all__ = [
-    "SNAPSHOT_INTERFACES",
-    "Snapshots",
-    "find_changes",
-    "function_pairs",
-    "interface_pairs",
-    "snapshot_support",
-    "type_pairs",
-]
-
-T = TypeVar("T")
-
-SAVE = "golem:api/save-snapshot"
-LOAD = "golem:api/load-snapshot"
-SNAPSHOT_INTERFACES = (SAVE, LOAD)
-#: golem:api versions whose snapshot interfaces use `list<u8>`.
-LIST_FORM_VERSIONS = ("0.2.0", "0.2.2", "1.1.0", "1.1.6", "1.1.7", "1.3.0")
-#: golem:api versions whose snapshot interfaces use the `snapshot` record.
-RECORD_FORM_VERSIONS = ("1.5.0",)
-
-
-# --------------------------------------------------------------------------- pair iterators
-
-
-def _pairs(
-    old: Sequence[T], new: Sequence[T], key: Callable[[T], str]
-) -> Iterator[tuple[T | None, T | None]]:
-    """Old items in order (with their new partner or ``None``), then the new-only items."""
-    new_by_key = {key(n): n for n in new}
-    old_keys = set()
-    for o in old:
-        k = key(o)
-        old_keys.add(k)
-        yield o, new_by_key.get(k)
-    for n in new:
-        if key(n) not in old_keys:
-            yield None, n
-
-
-def interface_pairs(
-    old: Sequence[Interface], new: Sequence[Interface]
-) -> Iterator[tuple[Interface | None, Interface | None]]:
-    """Interfaces matched by id (``pkg:ns/name``, version left out)."""
-    return _pairs(old, new, lambda i: i.id)
-
-
-def function_pairs(
-    old: Sequence[Function], new: Sequence[Function]
-) -> Iterator[tuple[Function | None, Function | None]]:
-    """Functions matched by their component-model name."""
-    return _pairs(old, new, lambda f: f.name)
-
-
-M = TypeVar("M", Field, Case)
-
-
-def member_pairs(
-    old: Sequence[M], new: Sequence[M]
-) -> Iterator[tuple[M | None, M | None]]:
-    """Record fields, cases or flags matched by name."""
-    return _pairs(old, new, lambda m: m.name)
-
-
-def _renames(
-    removed: list[T], added: list[T], same: Callable[[T, T], bool]
-) -> list[tuple[T, T]]:
-    """Pairs (old, new) where exactly one added item matches a removed one and vice versa."""
-    out = []
-    for r in removed:
-        candidates = [a for a in added if same(r, a)]
-        if len(candidates) == 1 and [x for x in removed if same(x, candidates[0])] == [r]:
-            out.append((r, candidates[0]))
-    return out
-
+__all__ = ["find_changes"]
 
 # --------------------------------------------------------------------------- context
 
@@ -147,10 +71,6 @@ def _join(prefix: str, segment: str) -> str:
     if prefix in ("export", "import"):
         return f"{prefix} {segment}"
     return f"{prefix} / {segment}"
-
-
-def _is_snapshot(iface: Interface) -> bool:
-    return iface.id in SNAPSHOT_INTERFACES
 
 
 def _doc_finding(path: str, old: str | None, new: str | None, what: str) -> Iterator[Finding]:
@@ -213,8 +133,8 @@ def _same_interface(pair: TypePair, a: Interface, b: Interface) -> bool:
 
 
 def _export_changes(ctx: _Ctx) -> Iterator[Finding]:
-    old_ifaces = [i for i in ctx.old.exports if not _is_snapshot(i)]
-    new_ifaces = [i for i in ctx.new.exports if not _is_snapshot(i)]
+    old_ifaces = [i for i in ctx.old.exports if not is_snapshot(i)]
+    new_ifaces = [i for i in ctx.new.exports if not is_snapshot(i)]
     pairs = list(interface_pairs(old_ifaces, new_ifaces))
     removed = [o for o, n in pairs if n is None and o is not None]
     added = [n for o, n in pairs if o is None and n is not None]
@@ -464,49 +384,6 @@ def _function_changes(ctx: _Ctx, fpath: str, old: Function, new: Function) -> It
 
 
 # --------------------------------------------------------------------------- named types
-
-
-def _reachable(world: World) -> dict[tuple[str, str], TypeKey]:
-    """Named types reachable from the exported functions (snapshot interfaces left out)."""
-    found: dict[tuple[str, str], TypeKey] = {}
-    stack: list[Type] = []
-    for iface in world.exports:
-        if _is_snapshot(iface):
-            continue
-        for f in iface.functions:
-            stack.extend(p.type for p in f.params)
-            if f.result is not None:
-                stack.append(f.result)
-    while stack:
-        ty = stack.pop()
-        if isinstance(ty, Ref):
-            if ty.key.match in found:
-                continue
-            found[ty.key.match] = ty.key
-            td = world.typedef(ty.key)
-            if td is None:
-                continue
-            if td.target is not None:
-                stack.append(td.target)
-            stack.extend(f.type for f in td.fields)
-            stack.extend(c.type for c in td.cases if c.type is not None)
-        else:
-            stack.extend(children(ty))
-    return found
-
-
-def type_pairs(old: World, new: World) -> Iterator[tuple[TypeDef, TypeDef]]:
-    """Named types reachable from either side's exports and defined on both sides (same
-    owner and name), in the old side's declaration order."""
-    old_keys, new_keys = _reachable(old), _reachable(new)
-    old_all = {k.match: k for k in old.types}
-    new_all = {k.match: k for k in new.types}
-    wanted = list(old_keys) + [k for k in new_keys if k not in old_keys]
-    order = {k.match: i for i, k in enumerate(old.types)}
-    wanted.sort(key=lambda m: order.get(m, len(order)))
-    for match in wanted:
-        if match in old_all and match in new_all:
-            yield old.types[old_all[match]], new.types[new_all[match]]
 
 
 def _type_path(world: World, key: TypeKey, kind: TypeKind) -> str:
@@ -789,88 +666,10 @@ def _new_import(
 # --------------------------------------------------------------------------- snapshots
 
 
-@dataclass(frozen=True)
-class Snapshots:
-    """A revision's snapshot exports: the ``golem:api`` version of each, or ``None``; and the
-    problems that make an exported one unusable."""
-
-    save: str | None
-    load: str | None
-    problems: tuple[tuple[str, str, str], ...] = ()  # (interface id, qualified, reason)
-
-
-def _is_bytes(world: World, ty: Type | None) -> bool:
-    ty = world.resolve(ty) if ty is not None else None
-    return isinstance(ty, ListType) and world.resolve(ty.element) == Prim("u8")
-
-
-def _is_snapshot_record(world: World, ty: Type | None) -> bool:
-    if ty is None:
-        return False
-    ty = world.resolve(ty)
-    if not isinstance(ty, Ref):
-        return False
-    td = world.typedef(ty.key)
-    if td is None or td.kind is not TypeKind.RECORD:
-        return False
-    fields = {f.name: f.type for f in td.fields}
-    return (
-        set(fields) == {"payload", "mime-type"}
-        and _is_bytes(world, fields["payload"])
-        and world.resolve(fields["mime-type"]) == Prim("string")
-    )
-
-
-def _is_load_result(world: World, ty: Type | None) -> bool:
-    ty = world.resolve(ty) if ty is not None else None
-    return (
-        isinstance(ty, ResultType) and ty.ok is None and ty.err is not None
-        and world.resolve(ty.err) == Prim("string")
-    )
-
-
-def _snapshot_problem(world: World, iface: Interface) -> str | None:
-    version = iface.version or ""
-    if version not in LIST_FORM_VERSIONS + RECORD_FORM_VERSIONS:
-        supported = ", ".join(LIST_FORM_VERSIONS + RECORD_FORM_VERSIONS)
-        return f"golem:api version {version or '(none)'} is not one Golem supports ({supported})"
-    payload_ok = _is_snapshot_record if version in RECORD_FORM_VERSIONS else _is_bytes
-    form = "snapshot" if version in RECORD_FORM_VERSIONS else "list<u8>"
-    if iface.id == SAVE:
-        f = iface.function("save")
-        if f is None or f.params or not payload_ok(world, f.result):
-            return f"expected `save: func() -> {form}`"
-    else:
-        f = iface.function("load")
-        if (
-            f is None or len(f.params) != 1 or not payload_ok(world, f.params[0].type)
-            or not _is_load_result(world, f.result)
-        ):
-            return f"expected `load: func({form}) -> result<_, string>`"
-    return None
-
-
-def snapshot_support(world: World) -> Snapshots:
-    """Which snapshot interfaces ``world`` exports in a form Golem supports."""
-    save = load = None
-    problems = []
-    for iface in world.exports:
-        if not _is_snapshot(iface):
-            continue
-        problem = _snapshot_problem(world, iface)
-        if problem is not None:
-            problems.append((iface.id, iface.qualified, problem))
-        elif iface.id == SAVE:
-            save = iface.version
-        else:
-            load = iface.version
-    return Snapshots(save, load, tuple(problems))
-
-
 def _snapshot_changes(ctx: _Ctx) -> Iterator[Finding]:
     old, new = snapshot_support(ctx.old), snapshot_support(ctx.new)
-    old_ifaces = {i.id: i for i in ctx.old.exports if _is_snapshot(i)}
-    new_ifaces = {i.id: i for i in ctx.new.exports if _is_snapshot(i)}
+    old_ifaces = {i.id: i for i in ctx.old.exports if is_snapshot(i)}
+    new_ifaces = {i.id: i for i in ctx.new.exports if is_snapshot(i)}
     for iface_id, role in ((SAVE, "save"), (LOAD, "load")):
         o, n = old_ifaces.get(iface_id), new_ifaces.get(iface_id)
         if o is not None and n is None:
