@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Config
+from .config import FAIL_ON_CHOICES, Config
 from .diff import find_changes
 from .errors import InputError, UsageError
 from .findings import Finding
@@ -197,7 +197,7 @@ class Checker:
         if self.host not in HOSTS:
             raise UsageError(f"unknown host {self.host!r} (hosts: {', '.join(HOSTS)})")
         fail = fail_on or self.config.fail_on or "error"
-        if fail not in ("error", "warning", "info", "never"):
+        if fail not in FAIL_ON_CHOICES:
             raise UsageError(f"unknown --fail-on value {fail!r}")
         self.fail_on: Severity | None = None if fail == "never" else Severity(fail)
         self.world = world

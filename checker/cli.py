@@ -28,8 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["command", "main"]
 
 PROG = "hotupdate-check"
-FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
-FAIL_ON = ("error", "warning", "info", "never")
 HOST_NAMES = ("golem", "wasmcloud", "wasi")
 EXIT_USAGE = 2
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
@@ -83,6 +81,11 @@ def command() -> click.Command:
 def _build_command() -> click.Command:
     import click
 
+    from .config import FAIL_ON_CHOICES
+    from .report import Format
+
+    formats = tuple(f.value for f in Format)
+
     def show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         if value and not ctx.resilient_parsing:
             click.echo(_version_line())
@@ -111,10 +114,10 @@ def _build_command() -> click.Command:
         "2 bad invocation or unreadable input.",
     )
     @click.argument("components", nargs=-1, metavar="OLD NEW [NEWER...]")
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
+    @click.option("--format", "fmt", type=click.Choice(formats), default="text",
                   show_default=True, help="Output format.")
     @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
-    @click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+    @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default=None,
                   help="Lowest severity that makes the exit status 1 [default: error, or the "
                        "config's].")
     @click.option("--host", type=click.Choice(HOST_NAMES), default=None,

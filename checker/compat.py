@@ -57,12 +57,6 @@ def combine(a: Direction, b: Direction) -> Direction:
     return Direction.CHANGED
 
 
-def flip(d: Direction) -> Direction:
-    if d is Direction.WIDER:
-        return Direction.NARROWER
-    if d is Direction.NARROWER:
-        return Direction.WIDER
-    return d
 
 
 _UNSIGNED = {"u8": 8, "u16": 16, "u32": 32, "u64": 64}

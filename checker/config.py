@@ -39,6 +39,7 @@ from .rules import Severity, rule_ids
 
 __all__ = ["Config", "Ignore", "find_pyproject", "load_config", "parse_config"]
 
+#: The ``--fail-on`` (and config ``fail-on``) values: a severity, or ``never``.
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 #: Configuration files larger than this are refused (``$HOTUPDATE_MAX_CONFIG_BYTES`` raises it).
 DEFAULT_MAX_CONFIG_BYTES = 1 << 20

@@ -11,8 +11,9 @@ try:  # the builtin module: no OpenSSL to load (start-up time)
 except ImportError:  # pragma: no cover - other interpreters
     from hashlib import blake2b
 
-from dataclasses import dataclass, replace
-from .rules import Rule, Severity, get_rule
+from dataclasses import dataclass
+
+from .rules import Severity, get_rule
 
 __all__ = ["Finding", "fingerprint", "make_finding"]
 
@@ -45,14 +46,6 @@ class Finding:
     old: str | None = None
     new: str | None = None
     fingerprint: str = ""
-
-    @property
-    def rule(self) -> Rule:
-        return get_rule(self.rule_id)
-
-    def with_severity(self, severity: Severity) -> Finding:
-        changed: Finding = replace(self, severity=severity)
-        return changed
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready dict (the ``findings`` items of the JSON report)."""

@@ -1,4 +1,4 @@
-"""The WIT model the checker diffs: frozen records (see :mod:`checker.record`), built by :mod:`checker.wit`.
+"""The WIT model the checker diffs: frozen records, built by :mod:`checker.wit`.
 
 A :class:`World` is what one side of a check looks like: the interfaces (and world-level
 functions) it exports and imports, and a table of every named type they reach. Types inside
@@ -139,11 +139,6 @@ class TypeKind(str, enum.Enum):
     FLAGS = "flags"
     RESOURCE = "resource"
     ALIAS = "type"  # `type x = ...` and `use`d types
-
-    @property
-    def nominal(self) -> bool:
-        """Whether the kind has members of its own (fields, cases, flags, methods)."""
-        return self is not TypeKind.ALIAS
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .diff import LOAD, SAVE, snapshot_support
 from .findings import Finding
 from .model import World
 from .result import (
@@ -19,6 +18,7 @@ from .result import (
     ManualVerdict,
 )
 from .rules import Verdict, get_rule
+from .snapshots import LOAD, SAVE, snapshot_support
 
 __all__ = ["automatic_verdict", "manual_verdict"]
 
