@@ -38,6 +38,7 @@ from wasmtime.component import Component, ComponentInstanceType, FuncType
 from .atomic import atomic_writer
 from .errors import ComponentLoadError, InvocationError
 from .footprint import Footprint, count_component
+from .names import golem_item_name, qualified_name, unversioned
 from .values import WitType, func_signature
 
 WASM_MAGIC = b"\0asm"
@@ -115,21 +116,7 @@ class ImportedFunction:
     @property
     def qualified_name(self) -> str:
         """``wasi:random/random@0.2.0.{get-random-u64}`` style name used in the oplog."""
-        return f"{self.interface}.{{{self.name}}}" if self.interface else f"{{{self.name}}}"
-
-
-def golem_item_name(export_name: str) -> str:
-    """``[constructor]cart`` -> ``cart.new``; ``[method]cart.inc`` -> ``cart.inc``; else as is."""
-    if export_name.startswith("[constructor]"):
-        return export_name[len("[constructor]"):] + ".new"
-    for prefix in ("[method]", "[static]"):
-        if export_name.startswith(prefix):
-            return export_name[len(prefix):]
-    return export_name
-
-
-def _strip_version(interface: str) -> str:
-    return interface.split("@", 1)[0]
+        return qualified_name(self.interface, self.name)
 
 
 @dataclass
@@ -204,9 +191,9 @@ def _interface_matches(interface: str | None, wanted: str | None) -> bool:
         return True
     if interface is None:
         return False
-    if interface == wanted or _strip_version(interface) == wanted:
+    if interface == wanted or unversioned(interface) == wanted:
         return True
-    short = _strip_version(interface).rsplit("/", 1)[-1]
+    short = unversioned(interface).rsplit("/", 1)[-1]
     return short == wanted
 
 
@@ -533,7 +520,7 @@ def describe(
     for interface, export_name, ftype in _functions(component.type.exports(engine), engine):
         params, result = func_signature(ftype)
         item = golem_item_name(export_name)
-        golem_name = f"{interface}.{{{item}}}" if interface else f"{{{item}}}"
+        golem_name = qualified_name(interface, item)
         loaded.functions[golem_name] = FunctionInfo(interface, export_name, golem_name, params, result)
     for interface, import_name, ftype in _functions(component.type.imports(engine), engine):
         try:

@@ -30,9 +30,10 @@ from typing import Any, Protocol
 import wasmtime
 from wasmtime.component import Linker
 
-from .component import ImportedFunction, LoadedComponent, golem_item_name
+from .component import ImportedFunction, LoadedComponent
 from .errors import ComponentLoadError, GrantError, HotUpdateError, ResourceError
 from .golem._base import persisting_nothing
+from .names import durable_name, host_call_name, unversioned
 from .values import Err, Variant, WitType, lifter, lowerer
 
 #: The version under which ``Linker.add_wasip2`` registers WASI in wasmtime 50.
@@ -261,16 +262,6 @@ DURABLE_WASI: dict[tuple[str, str], Callable[..., Any]] = {
 }
 
 
-def unversioned(interface: str | None) -> str:
-    """``wasi:random/random@0.2.3`` -> ``wasi:random/random``."""
-    return (interface or "").split("@", 1)[0]
-
-
-def durable_name(interface: str | None, function: str) -> str:
-    """The name a host call has in the oplog: ``wasi:random/random.{get-random-u64}``."""
-    return f"{unversioned(interface)}.{{{function}}}" if interface else f"{{{function}}}"
-
-
 HostFunction = Callable[..., Any]
 
 
@@ -388,9 +379,9 @@ def _builtin_host_function(impl: Callable[..., Any], imported: ImportedFunction
                            ) -> Callable[..., Any]:
     """Wrap a built-in implementation (``impl(call, *args)``, see :mod:`pytest_hotupdate.golem`)
     as a wasmtime host function with the types of the component's own import."""
-    from .golem._base import Call, oplog_name
+    from .golem._base import Call
 
-    name = oplog_name(imported.interface, imported.name)
+    name = host_call_name(imported.interface, imported.name)
     lifts = tuple(lifter(ty) for _, ty in imported.params)  # handles stay ResourceAny values
     lower = lowerer(imported.result, "result") if imported.result is not None else None
 
@@ -425,9 +416,9 @@ def _failing_host_function(error: Callable[[], BaseException]) -> Callable[..., 
 
 
 def _unsupported(imported: ImportedFunction, why: str) -> Callable[..., Any]:
-    from .golem._base import UnsupportedHostFunction, oplog_name
+    from .golem._base import UnsupportedHostFunction
 
-    name = oplog_name(imported.interface, imported.name)
+    name = host_call_name(imported.interface, imported.name)
     return _failing_host_function(lambda: UnsupportedHostFunction(name, why))
 
 
@@ -601,7 +592,7 @@ def explain_two_borrows_trap(raw: str) -> str | None:
         if found is None:
             continue
         interface, name = found["interface"], found["name"]
-        why = (f"{unversioned(interface)}.{{{golem_item_name(name)}}} takes two borrowed "
+        why = (f"{host_call_name(interface, name)} takes two borrowed "
                "handles, which wasmtime-py 50 cannot pass to a host function")
         builtin = golem.provider(interface)
         if builtin is not None and not builtin.implements(name):

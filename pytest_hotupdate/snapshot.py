@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .component import FunctionInfo, LoadedComponent
+from .names import unversioned
 from .values import Err, ListType, Ok, Prim, RecordType
 
 SAVE_INTERFACE = "golem:api/save-snapshot"
@@ -34,7 +35,7 @@ class Snapshot:
 
 def _find(component: LoadedComponent, interface: str, function: str) -> FunctionInfo | None:
     for info in component.functions.values():
-        if info.interface and info.interface.split("@", 1)[0] == interface and (
+        if info.interface and unversioned(info.interface) == interface and (
             info.export_name == function
         ):
             return info

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from .names import unversioned
 from .values import (
     INT_RANGES,
     EnumType,
@@ -193,7 +194,7 @@ def _select(component: Any, functions: Iterable[str] | Mapping[str, Any] | None
             ) -> list[tuple[FunctionInfo, Any]]:
     if functions is None:
         return [(info, None) for name, info in sorted(component.functions.items())
-                if not (info.interface or "").split("@", 1)[0].startswith(_SNAPSHOT_INTERFACES)]
+                if not unversioned(info.interface).startswith(_SNAPSHOT_INTERFACES)]
     chosen = functions.items() if isinstance(functions, Mapping) else ((f, None) for f in functions)
     selected = [(component.find_function(name), args) for name, args in chosen]
     if not selected:

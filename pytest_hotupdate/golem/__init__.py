@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 
+from ..names import unversioned
 from ._base import HostInterface, UnsupportedHostFunction
 
 __all__ = ["HostInterface", "UnsupportedHostFunction", "builtin_interfaces", "provider"]
@@ -38,4 +39,4 @@ def provider(interface: str | None) -> HostInterface | None:
     """The built-in implementation of ``interface`` (any version), if there is one."""
     if not interface:
         return None
-    return builtin_interfaces().get(interface.split("@", 1)[0])
+    return builtin_interfaces().get(unversioned(interface))

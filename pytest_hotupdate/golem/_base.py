@@ -37,8 +37,9 @@ from typing import Any, TypeVar
 
 from wasmtime.component import ResourceAny, ResourceHost
 
-from ..component import ImportedFunction, golem_item_name
+from ..component import ImportedFunction
 from ..errors import HotUpdateError
+from ..names import unversioned
 from ..values import Prim, WitType
 
 T = TypeVar("T")
@@ -152,12 +153,6 @@ class Call:
         return UnsupportedHostFunction(self.name, why)
 
 
-def oplog_name(interface: str | None, function: str) -> str:
-    """``golem:rpc/types@0.2.2`` + ``[method]wasm-rpc.invoke`` -> ``golem:rpc/types.{wasm-rpc.invoke}``."""
-    base = (interface or "").split("@", 1)[0]
-    return f"{base}.{{{golem_item_name(function)}}}"
-
-
 # -- resources -----------------------------------------------------------------------------
 
 _TYPE_IDS: dict[tuple[str, str], int] = {}
@@ -168,7 +163,7 @@ _FIRST_TYPE_ID = 0x48550000
 
 def resource_type_id(interface: str, resource: str) -> int:
     """The stable host resource type id of ``resource`` defined by (unversioned) ``interface``."""
-    key = (interface.split("@", 1)[0], resource)
+    key = (unversioned(interface), resource)
     with _TYPE_IDS_LOCK:
         found = _TYPE_IDS.get(key)
         if found is None:

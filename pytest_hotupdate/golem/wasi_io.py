@@ -42,6 +42,7 @@ import wasmtime
 from wasmtime.component import Func, Linker, ResourceAny
 
 from ..errors import HotUpdateError, MemoryLimitExceeded, ResourceError
+from ..names import unversioned
 from ._base import Call, incarnation_state
 from .shims import BUMP_ALLOCATOR_WAT, WASI_IO_WIT, build_wat_component
 
@@ -268,7 +269,7 @@ def ready_pollable(call: Call) -> ResourceAny:
 def needs_streams(imports: Any) -> bool:
     """Whether a component with these imports (``(interface, name)`` keys) is given streams,
     and so a private stream directory."""
-    return any(((interface or "").split("@", 1)[0], name) in STREAM_FUNCTIONS
+    return any((unversioned(interface), name) in STREAM_FUNCTIONS
                for interface, name in imports)
 
 
