@@ -29,7 +29,7 @@ from typing import Any
 from .errors import HistoryMatchError, HotUpdateError, InvocationError, OplogError
 from .oplog import Completed, Failed, read_header
 from .runtime import Runtime
-from .snapshot import Snapshot, find_load, find_save
+from .snapshot import LOAD_INTERFACE, SAVE_INTERFACE, Snapshot, find_load, find_save
 from .update import UpdateOutcome, replay_history
 from .values import wave_encode
 from .worker import Worker, group_invocations, recovery_point
@@ -153,8 +153,7 @@ def assert_snapshot_roundtrip(worker: Worker, *, probes: Sequence[Probe] = ()) -
     what = f"snapshot round trip of worker {worker.name} ({worker.component_name}, revision " \
            f"{revision})"
     save, load = find_save(component), find_load(component)
-    missing = [f"golem:api/{i}" for i, f in (("save-snapshot", save), ("load-snapshot", load))
-               if f is None]
+    missing = [i for i, f in ((SAVE_INTERFACE, save), (LOAD_INTERFACE, load)) if f is None]
     if save is None or load is None:
         raise AssertionError(f"{what}: revision {revision} does not export "
                              f"{' or '.join(missing)}")

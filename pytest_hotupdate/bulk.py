@@ -37,7 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 from .component import FunctionInfo, LoadedComponent, default_cache_dir, write_atomically
 from .errors import ComponentLoadError, HotUpdateError, InvocationError
-from .snapshot import Snapshot, find_load, find_save, load_error
+from .snapshot import (
+    LOAD_INTERFACE,
+    SAVE_INTERFACE,
+    SNAPSHOT_INTERFACES,
+    Snapshot,
+    find_load,
+    find_save,
+    load_error,
+)
 from .values import ListType, Prim, RecordType
 
 if TYPE_CHECKING:
@@ -266,8 +274,8 @@ def augmented_text(text: str) -> str | None:
     """The printed component ``text`` with :data:`INTERFACE` added, or None if it exports
     neither snapshot function in a form this can serve."""
     lines = text.splitlines()
-    save = _find_lift(lines, "golem:api/save-snapshot", "save")
-    load = _find_lift(lines, "golem:api/load-snapshot", "load")
+    save = _find_lift(lines, SAVE_INTERFACE, "save")
+    load = _find_lift(lines, LOAD_INTERFACE, "load")
     if save is not None and load is not None and save.memory != load.memory:
         load = None
     if save is None and (load is None or load.realloc is None):
@@ -284,7 +292,7 @@ def augmented_text(text: str) -> str | None:
 
 def needs_augmenting(data: bytes) -> bool:
     """Whether ``data`` exports a snapshot interface and is not augmented yet (a byte scan)."""
-    return (b"golem:api/save-snapshot@" in data or b"golem:api/load-snapshot@" in data) and (
+    return any(f"{name}@".encode() in data for name in SNAPSHOT_INTERFACES) and (
         INTERFACE.encode() not in data)
 
 

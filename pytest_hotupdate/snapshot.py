@@ -22,6 +22,8 @@ from .values import Err, ListType, Ok, Prim, RecordType
 
 SAVE_INTERFACE = "golem:api/save-snapshot"
 LOAD_INTERFACE = "golem:api/load-snapshot"
+#: Both snapshot interfaces (unversioned): every version is told apart by its shape, above.
+SNAPSHOT_INTERFACES = (SAVE_INTERFACE, LOAD_INTERFACE)
 DEFAULT_MIME_TYPE = "application/octet-stream"
 
 

@@ -160,9 +160,6 @@ class _HandleRef:
     pick: int
 
 
-#: Left out of generated invocation histories: snapshot functions (and the bulk path's).
-_SNAPSHOT_INTERFACES = ("golem:api/save-snapshot", "golem:api/load-snapshot",
-                        "hotupdate:bulk/snapshot")
 _shared_runtime: Runtime | None = None
 _shared_lock = threading.Lock()
 
@@ -193,8 +190,13 @@ def _component_of(component: Any) -> Any:
 def _select(component: Any, functions: Iterable[str] | Mapping[str, Any] | None
             ) -> list[tuple[FunctionInfo, Any]]:
     if functions is None:
+        from .bulk import INTERFACE as BULK_INTERFACE
+        from .snapshot import SNAPSHOT_INTERFACES
+
+        # Left out of generated invocation histories: snapshot functions (and the bulk path's).
+        left_out = (*SNAPSHOT_INTERFACES, unversioned(BULK_INTERFACE))
         return [(info, None) for name, info in sorted(component.functions.items())
-                if not unversioned(info.interface).startswith(_SNAPSHOT_INTERFACES)]
+                if not unversioned(info.interface).startswith(left_out)]
     chosen = functions.items() if isinstance(functions, Mapping) else ((f, None) for f in functions)
     selected = [(component.find_function(name), args) for name, args in chosen]
     if not selected:
