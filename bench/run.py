@@ -58,11 +58,11 @@ import wasmtime.component as wc  # noqa: E402
 
 from bench import scale  # noqa: E402
 from bench.checker_bench import checker_figures  # noqa: E402
-from bench.plugin_bench import plugin_figures  # noqa: E402
-from bench.wave_bench import bench_wave_string  # noqa: E402
-from bench.snapshot_bench import snapshot_figures  # noqa: E402
-from bench.hostile_inputs import hostile_rows  # noqa: E402
 from bench.common import Row, _ms, _progress, _us, run_child  # noqa: E402
+from bench.hostile_inputs import hostile_rows  # noqa: E402
+from bench.plugin_bench import plugin_figures  # noqa: E402
+from bench.snapshot_bench import snapshot_figures  # noqa: E402
+from bench.wave_bench import bench_wave_string  # noqa: E402
 from pytest_hotupdate.registry import Registry  # noqa: E402
 from pytest_hotupdate.runtime import Runtime  # noqa: E402
 from pytest_hotupdate.worker import Worker  # noqa: E402

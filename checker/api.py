@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .config import FAIL_ON_CHOICES, Config
@@ -25,7 +26,6 @@ from .errors import InputError, UsageError
 from .findings import Finding
 from .hosts import HOSTS, get_host
 from .model import World
-from dataclasses import replace
 from .result import HistoryResult, PairResult, Report, Suppressed
 from .rules import Severity
 from .verdicts import automatic_verdict, manual_verdict

@@ -19,6 +19,7 @@ them. Aliases are looked through.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from .model import (
     Handle,
@@ -34,7 +35,6 @@ from .model import (
     TypeKind,
     World,
 )
-from dataclasses import dataclass
 
 __all__ = ["Direction", "TypePair", "combine", "compare", "compare_defs"]
 

@@ -29,12 +29,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
-from dataclasses import dataclass, field
 from .rules import Severity, rule_ids
 
 __all__ = ["Config", "Ignore", "find_pyproject", "load_config", "parse_config"]

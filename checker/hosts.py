@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import fnmatch
-
 from dataclasses import dataclass
 
 __all__ = ["HOSTS", "HostProfile", "Provision", "Status", "Support", "get_host"]

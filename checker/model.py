@@ -13,11 +13,10 @@ version change rather than as a removal plus an addition.
 from __future__ import annotations
 
 import enum
-from functools import cached_property
 from collections.abc import Iterator, Mapping
-from types import MappingProxyType
-
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 
 __all__ = [
     "Case",

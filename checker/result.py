@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .findings import Finding
 from dataclasses import dataclass
+
+from .findings import Finding
 from .rules import Severity
 
 __all__ = [

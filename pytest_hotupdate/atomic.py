@@ -41,8 +41,8 @@ def atomic_writer(path: str | os.PathLike[str], *, text: bool = False) -> Iterat
     fd, tmp = tempfile.mkstemp(dir=target.parent,
                                prefix=f"{temporary_prefix(target)}{os.getpid()}.", suffix=_SUFFIX)
     try:
-        with os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {})
-                       ) as out:
+        out: IO[Any] = os.fdopen(fd, "w", encoding="utf-8") if text else os.fdopen(fd, "wb")
+        with out:
             yield out
             out.flush()
             os.fsync(out.fileno())

@@ -105,7 +105,7 @@ def _find_lift(lines: list[str], interface: str, function: str) -> _Lift | None:
         if match:
             options = match.group(2)
 
-            def option(name: str) -> str | None:
+            def option(name: str, options: str = options) -> str | None:
                 found = re.search(r"\(" + name + " (" + _ID + r"|\d+)\)", options)
                 return found.group(1) if found else None
 

@@ -49,7 +49,7 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, ClassVar, TextIO
+from typing import IO, Any, BinaryIO, ClassVar
 
 from .atomic import atomic_writer
 from .errors import OplogError
@@ -303,7 +303,7 @@ def write_oplog(
         _write_lines(out, header, entries)
 
 
-def _write_lines(out: TextIO, header: OplogHeader, entries: Iterable[Entry]) -> None:
+def _write_lines(out: IO[str], header: OplogHeader, entries: Iterable[Entry]) -> None:
     dumps = json.dumps
     out.write(dumps(header.as_dict(), ensure_ascii=False) + "\n")
     for entry in entries:

@@ -30,8 +30,7 @@ from typing import Any
 import wasmtime
 import wasmtime.component as wc
 from wasmtime import _ffi as ffi
-from wasmtime.component import Func, Linker, Record
-from wasmtime.component import _enter
+from wasmtime.component import Func, Linker, Record, _enter
 
 from . import host
 from .component import ComponentCache, EngineConfig, LoadedComponent, make_engine

@@ -62,8 +62,15 @@ from .oplog import (
     SuccessfulUpdate,
 )
 from .runtime import INTERRUPT_MARKER, DirectFunc, Interrupter, Runtime
-from .snapshot import (DEFAULT_MIME_TYPE, Snapshot, find_load, find_save, load_arguments,
-                       load_error, snapshot_from_save)
+from .snapshot import (
+    DEFAULT_MIME_TYPE,
+    Snapshot,
+    find_load,
+    find_save,
+    load_arguments,
+    load_error,
+    snapshot_from_save,
+)
 from .values import (
     Handle,
     WitType,
@@ -1166,12 +1173,13 @@ class Worker:
         try:
             plan = self._plan(incarnation.component, invocation.function)
         except InvocationError as error:
-            raise _divergence(index, invocation, f"the function no longer exists: {error}")
+            raise _divergence(index, invocation, f"the function no longer exists: {error}") from None
         args = _replay_args(plan, invocation, index)
         try:
             return plan, self._lower(plan, args, incarnation)
         except InvocationError as error:
-            raise _divergence(index, invocation, f"its arguments no longer type-check: {error}")
+            raise _divergence(index, invocation,
+                              f"its arguments no longer type-check: {error}") from None
 
     def _replay_call(self, incarnation: Incarnation, index: int, invocation: Invocation,
                      prepared: tuple[_CallPlan, list[Any]] | None = None) -> tuple[_CallPlan, Any]:
@@ -1245,7 +1253,9 @@ def _replay_args(plan: _CallPlan, invocation: Invocation, index: int) -> tuple[A
             wave_parse(ty, text) for (_, ty), text in zip(plan.info.params, invocation.params)
         )
     except HotUpdateError as error:
-        raise _divergence(index, invocation, f"its recorded arguments no longer type-check: {error}")
+        raise _divergence(
+            index, invocation, f"its recorded arguments no longer type-check: {error}"
+        ) from None
 
 
 def _compare_result(

@@ -222,7 +222,7 @@ def _require_tool(name: str, label: str) -> Path:
     return tool
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tool_version_cached(tool: str) -> str:
     return _first_line(_run("(any)", f"{Path(tool).name} --version", [tool, "--version"]))
 

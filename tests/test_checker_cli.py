@@ -297,8 +297,9 @@ def test_a_diverging_history_fails_the_run_in_every_format(
     junit_never = ET.fromstring(run("--format", "junit", "--fail-on", "never", *args).stdout)
     assert junit_never.get("failures") == "0"
     sarif = json.loads(run("--format", "sarif", *args).stdout)
-    from tests.test_checker_samples import REPORT_SCHEMA, SARIF_SCHEMA
     import jsonschema
+
+    from tests.test_checker_samples import REPORT_SCHEMA, SARIF_SCHEMA
 
     sarif_schema = jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text("utf-8")),
                                               format_checker=jsonschema.FormatChecker())

@@ -291,7 +291,7 @@ def test_bench_figures_shape() -> None:
     rows = checker_figures(quick=True, repeat=1)
     assert [r[0] for r in rows] == [
         "hotupdate-check counter v2 -> v3 WAT, --quick", "hotupdate-check --version"]
-    for figure, value, baseline, ratio, target, passed, informational in rows:
+    for _figure, value, baseline, ratio, target, passed, informational in rows:
         assert " ms (fastest-run ratio " in value and baseline and ratio > 0 and target
         assert isinstance(passed, bool) and isinstance(informational, bool)
     assert "| figure" in format_rows(rows)

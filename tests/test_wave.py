@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-import tracemalloc
 import struct
 import sys
+import tracemalloc
 from fractions import Fraction
 from typing import Any
 
@@ -988,13 +988,13 @@ def _encode_peak(ty: WitType, value: Any) -> tuple[str, int]:
 def test_large_values_encode_in_linear_memory_and_round_trip() -> None:
     piece = 'é 😀 "q" \\ \t\r\n \x00 \x7f \x85 \u0301 \u00a0 plain text '
     ascii_piece = 'plain "q" \\ \t\r\n \x00 \x1f text '
-    for piece, count in ((piece, 5_000), (ascii_piece, 20_000)):  # several 64K slices
-        value = piece * count
+    for text_piece, count in ((piece, 5_000), (ascii_piece, 20_000)):  # several 64K slices
+        value = text_piece * count
         text, peak = _encode_peak(STRING, value)
         # used to be 8 bytes per character (one list slot each) plus the copies
-        assert peak <= 3 * sys.getsizeof(text), (piece, peak)
+        assert peak <= 3 * sys.getsizeof(text), (text_piece, peak)
         # escaped in slices: the same text as escaping each piece on its own
-        assert text == '"' + wave_encode(STRING, piece)[1:-1] * count + '"'
+        assert text == '"' + wave_encode(STRING, text_piece)[1:-1] * count + '"'
         assert wave_parse(STRING, text) == value
     data = bytes(range(256)) * 1_000
     text, peak = _encode_peak(BYTES, data)

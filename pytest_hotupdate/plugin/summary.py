@@ -202,18 +202,18 @@ def write_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if recorded:
         write(f"recorded {len(recorded)} worker oplog(s) in {settings.record_dir}")
     if replays:
-        failed = [(r, _replay_outcome(r)) for r in replays if r.failed]
+        failures = [(r, _replay_outcome(r)) for r in replays if r.failed]
         skipped = sum(1 for r in replays if r.skipped)
         against = ", ".join(f"{k + '=' if k else ''}{v}" for k, v in settings.against.items())
         text = (f"replayed {len(replays) - skipped} recorded histor"
                 f"{'y' if len(replays) - skipped == 1 else 'ies'} from {settings.replay_dir} on "
-                f"{against}: {sum(1 for _, o in failed if o == 'DIVERGED')} diverged")
+                f"{against}: {sum(1 for _, o in failures if o == 'DIVERGED')} diverged")
         for outcome, why in (("UNREADABLE", "unreadable"), ("UNVERIFIED", "unverified")):
-            count = sum(1 for _, o in failed if o == outcome)
+            count = sum(1 for _, o in failures if o == outcome)
             if count:
                 text += f", {count} {why}"
         if skipped:
             text += f", {skipped} skipped (no candidate revision for their component)"
         write(text)
-        for report, outcome in failed:
+        for report, outcome in failures:
             write(f"  {outcome} {report.nodeid.removeprefix(f'{REPLAY_COLLECTOR}::')}")

@@ -18,7 +18,8 @@ handle table; :func:`lifter` does the reverse of the lowerer for values wasmtime
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ValueTypeError
 from .native import (

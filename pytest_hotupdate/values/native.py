@@ -35,8 +35,9 @@ WIT type                      native value
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ValueTypeError
 from .types import (

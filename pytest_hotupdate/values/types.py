@@ -11,8 +11,9 @@ variant-like types (variant, option, result) for the converters.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 # ---------------------------------------------------------------------------------------------
 # Type model

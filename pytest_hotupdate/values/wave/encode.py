@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ...errors import ValueTypeError
 from ..native import (
@@ -89,7 +90,7 @@ def _escape_char(ch: str) -> str:
             or cp in _OTHER_GRAPHEME_EXTEND
             or not ch.isprintable()
         ):
-            r = "\\u{%x}" % ord(ch)
+            r = f"\\u{{{ord(ch):x}}}"
         else:
             r = ch
     if len(_ESCAPE_CACHE) < 65536:
@@ -108,7 +109,7 @@ _ESCAPE_SLICE = 1 << 16
 
 
 def _escape_control(m: re.Match[str]) -> str:
-    return "\\u{%x}" % ord(m.group())
+    return f"\\u{{{ord(m.group()):x}}}"
 
 
 def _escape_slice(s: str) -> str:
@@ -149,7 +150,7 @@ def _make_int_enc(kind: str) -> Callable[[Any], str]:
     low = PRIM_LOWER[kind]
 
     def enc(v: Any) -> str:
-        return "%d" % low(v)
+        return f"{low(v):d}"
 
     return enc
 
