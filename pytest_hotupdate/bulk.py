@@ -33,7 +33,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .component import FunctionInfo, LoadedComponent, default_cache_dir, write_atomically
 from .errors import ComponentLoadError, HotUpdateError, InvocationError
@@ -48,8 +48,19 @@ from .snapshot import (
 )
 from .values import ListType, Prim, RecordType
 
-if TYPE_CHECKING:
-    from .worker import Incarnation, Worker
+
+class _Incarnation(Protocol):
+    """The worker's incarnation, as far as moving a snapshot needs it."""
+
+    component: LoadedComponent
+
+
+class _UnrecordedCaller(Protocol):
+    """The worker, as far as moving a snapshot needs it (it calls the bulk exports)."""
+
+    def call_unrecorded(self, incarnation: Any, info: FunctionInfo, args: tuple[Any, ...]
+                        ) -> Any:
+        ...
 
 __all__ = ["CHUNK_BYTES", "INTERFACE", "MAX_SNAPSHOT_BYTES", "augment", "load", "save"]
 
@@ -366,7 +377,7 @@ def _bulk_function(component: LoadedComponent, name: str) -> FunctionInfo | None
     return None
 
 
-def save(worker: Worker, incarnation: Incarnation) -> Snapshot | None:
+def save(worker: _UnrecordedCaller, incarnation: _Incarnation) -> Snapshot | None:
     """The incarnation's snapshot, moved in chunks; None if its component is not augmented
     (then ``save`` is called directly). Raises InvocationError if a call fails."""
     component = incarnation.component
@@ -392,8 +403,8 @@ def _as_call_of(error: InvocationError, info: FunctionInfo) -> InvocationError:
     return InvocationError(message, info.golem_name, error.kind)
 
 
-def _save(worker: Worker, incarnation: Incarnation, info: FunctionInfo, begin: FunctionInfo,
-          read: FunctionInfo, read_bytes: FunctionInfo, end: FunctionInfo, mime: FunctionInfo,
+def _save(worker: _UnrecordedCaller, incarnation: _Incarnation, info: FunctionInfo,
+          begin: FunctionInfo, read: FunctionInfo, read_bytes: FunctionInfo, end: FunctionInfo, mime: FunctionInfo,
           odd: FunctionInfo) -> Snapshot:
     total = int(worker.call_unrecorded(incarnation, begin, ()))
     parts: list[bytes] = []
@@ -428,7 +439,7 @@ def _is_served(ty: Any) -> bool:
         "payload", "mime-type"] and _is_list(ty.fields[0][1]) and ty.fields[1][1] == Prim("string")
 
 
-def load(worker: Worker, incarnation: Incarnation, snapshot: Snapshot
+def load(worker: _UnrecordedCaller, incarnation: _Incarnation, snapshot: Snapshot
          ) -> tuple[bool, str | None]:
     """Give ``snapshot`` to the incarnation's ``load`` in chunks. Returns (whether it was moved
     this way, ``load``'s error message or None); not moved if the component is not augmented

@@ -6,6 +6,8 @@ one-line ``str()`` that names the file, value or function and what is wrong.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HotUpdateError(Exception):
     """Base class of the project's own errors."""
@@ -139,6 +141,15 @@ class UpdateError(HotUpdateError):
     unknown mode). A *failed* update is not an error: it is an outcome."""
 
 
+class UpdateFailed(HotUpdateError):
+    """Raised by ``update(..., raise_on_failure=True)``; ``.outcome`` is the failed
+    :class:`~pytest_hotupdate.history.UpdateOutcome`."""
+
+    def __init__(self, outcome: Any) -> None:
+        super().__init__(f"update to revision {outcome.target_revision} failed: {outcome.details}")
+        self.outcome = outcome
+
+
 class SampleBuildError(HotUpdateError):
     """A bundled sample component failed to build (tool missing or tool error)."""
 
@@ -146,3 +157,28 @@ class SampleBuildError(HotUpdateError):
 class ResourceError(HotUpdateError):
     """The process lacks a resource a worker needs: open files (``RLIMIT_NOFILE``), or room
     for a worker's private directory."""
+
+
+# -- signals: raised and caught inside the runtime, never reach a user ------------------------
+
+class HostAbandoned(Exception):
+    """A user host function was still running at the deadline (or at Ctrl-C): the guest's
+    thread stopped waiting for it (the invocation then fails with kind ``deadline``)."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(f"host function {function} was still running")
+        self.function = function
+
+
+class Interrupted(Exception):
+    """A running invocation was stopped so that an update can take over."""
+
+
+class InterruptAtHostCall(Exception):
+    """Raised from a durable host call to stop the guest for a pending update."""
+
+
+class Propagating(Exception):
+    """Stands in, inside the guest, for a ``SystemExit`` or ``KeyboardInterrupt`` a host
+    function raised (wasmtime-py's trampoline catches only ``Exception``); the worker raises
+    the original once the guest has stopped."""

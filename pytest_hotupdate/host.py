@@ -9,11 +9,8 @@ wasmtime registers WASI at one 0.2.x version and a component importing any other
 links to it, so a function defined under that same name replaces just that function for all of
 them. Each definition takes its exact type from the component's own imports.
 
-A host function does not know which worker called it: the worker publishes itself in
-:data:`CURRENT` (thread-local) around every entry into the guest, since a Store runs on the
-calling thread. User host functions run on a helper thread, with :data:`CURRENT` set there too,
-so that the invocation can stop waiting for one at its deadline
-(:meth:`DurableContext.run_bounded`).
+A host function finds the worker that called it through :data:`pytest_hotupdate.durable.CURRENT`
+(see :mod:`pytest_hotupdate.durable`).
 """
 
 from __future__ import annotations
@@ -21,20 +18,20 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import wasmtime
 from wasmtime.component import Linker
 
 from .component import ImportedFunction, LoadedComponent
-from .errors import ComponentLoadError, GrantError, HotUpdateError, ResourceError
+from .durable import CURRENT
+from .errors import ComponentLoadError, GrantError, HotUpdateError, Propagating, ResourceError
 from .golem._base import persisting_nothing
 from .names import durable_name, host_call_name, unversioned
-from .values import Err, Variant, WitType, lifter, lowerer
+from .values import Err, Variant, lifter, lowerer
 
 #: The version under which ``Linker.add_wasip2`` registers WASI in wasmtime 50.
 WASI_LINKED_VERSION = "0.2.12"
@@ -45,47 +42,6 @@ WASI_P2_PACKAGES = ("wasi:cli/", "wasi:clocks/", "wasi:filesystem/", "wasi:io/",
 WASI_HTTP_PACKAGES = ("wasi:http/",)
 
 
-class DurableContext(Protocol):
-    """What a host function needs from the worker that is calling it.
-
-    ``worker`` is the calling :class:`~pytest_hotupdate.worker.Worker` (its ``registry`` reaches
-    the other workers).
-    """
-
-    worker: Any
-    #: Replaying the oplog (durable calls are answered from it).
-    replaying: bool
-    #: Recording (False while a snapshot is saved or loaded: nothing is recorded then).
-    recording: bool
-    #: The worker's oplog (log entries are appended to it).
-    oplog: Any
-
-    def durable_call(
-        self,
-        function: str,
-        params: tuple[tuple[str, WitType], ...],
-        result: WitType | None,
-        live: Callable[..., Any],
-        args: tuple[Any, ...],
-    ) -> Any:
-        """Record ``live(*args)`` (live mode) or answer from the log (replay mode)."""
-        ...
-
-    def host_failed(self, error: BaseException) -> None:
-        """Remember an exception raised by a host function (wasmtime's own slot is shared)."""
-        ...
-
-    def run_bounded(self, function: str, live: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        """Run the user host function ``live(*args)`` within the running call's deadline."""
-        ...
-
-
-class _Current(threading.local):
-    context: DurableContext | None = None
-
-
-#: The worker whose guest code is running on this thread.
-CURRENT = _Current()
 
 
 @dataclass(frozen=True)
@@ -351,16 +307,12 @@ def _durable_host_function(
     return host_function
 
 
-class _Propagating(Exception):
-    """Stands in for a ``SystemExit`` or ``KeyboardInterrupt`` raised in a host function."""
-
-
 def _propagating(error: BaseException) -> Exception:
     """A stand-in for ``error`` (``SystemExit``, ``KeyboardInterrupt``): wasmtime-py's
     trampoline catches only ``Exception``, and anything else would escape the ctypes callback
     (printed and lost, the guest running on with no result). The stand-in stops the guest; the
-    worker then raises the original, which :meth:`DurableContext.host_failed` kept."""
-    return _Propagating(f"{type(error).__name__} raised in a host function")
+    worker then raises the original, which :meth:`~pytest_hotupdate.durable.DurableContext.host_failed` kept."""
+    return Propagating(f"{type(error).__name__} raised in a host function")
 
 
 def _bounded(name: str, user: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,8 +18,10 @@ from .bulk import augment
 from .component import LoadedComponent
 from .errors import RegistryError
 from .golem.shims import adapt
+from .history import UpdateOutcome
 from .host import HostFunctions, SandboxGrants, config_items
 from .runtime import Runtime
+from .update import revert, update
 from .worker import Worker, WorkerLimits
 
 
@@ -36,7 +38,9 @@ class WorkerOptions(TypedDict, total=False):
 
 
 class Registry:
-    """Holds component revisions and creates workers.
+    """Holds component revisions and creates workers; it is the
+    :class:`~pytest_hotupdate.durable.ControlPlane` its workers' host functions ask for updates
+    and reverts.
 
     Args:
         runtime: the shared :class:`~pytest_hotupdate.worker.Runtime` (engine, compile cache);
@@ -157,6 +161,23 @@ class Registry:
     def workers(self) -> list[Worker]:
         """All workers created by this registry, in creation order."""
         return [w for w in self._workers.values() if w is not None]
+
+    # -- the ControlPlane host functions use (see pytest_hotupdate.durable) ----------------
+
+    def component_names(self) -> list[str]:
+        """The names of the deployed components, sorted."""
+        with self._lock:
+            return sorted(self._revisions)
+
+    def update_worker(self, worker: Worker, target_revision: int, mode: str = "automatic", *,
+                      raise_on_failure: bool = False) -> UpdateOutcome:
+        """Update ``worker`` (:func:`pytest_hotupdate.update.update`)."""
+        return update(worker, target_revision, mode, raise_on_failure=raise_on_failure)
+
+    def revert_worker(self, worker: Worker, *, to_index: int | None = None,
+                      last_invocations: int | None = None) -> None:
+        """Revert ``worker`` (:func:`pytest_hotupdate.update.revert`)."""
+        revert(worker, to_index=to_index, last_invocations=last_invocations)
 
     def close(self) -> None:
         """Close every worker (:meth:`Worker.close`): their Stores, open files and stream

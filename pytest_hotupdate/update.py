@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import HotUpdateError, InvocationError, OplogError, UpdateError
+from .errors import HotUpdateError, InvocationError, OplogError, UpdateError, UpdateFailed
+from .history import UpdateOutcome, recovery_point
 from .host import HostFunctions
 from .modes import normalise_mode
 from .oplog import (
@@ -49,94 +50,7 @@ from .oplog import (
 )
 from .runtime import Runtime
 from .snapshot import find_save
-from .worker import Incarnation, Worker, recovery_point
-
-
-@dataclass(frozen=True)
-class UpdateOutcome:
-    """The result of an update request.
-
-    Attributes:
-        succeeded: whether the worker now runs ``target_revision``.
-        target_revision: the revision asked for.
-        from_revision: the revision the worker ran before.
-        mode: ``automatic``, ``manual`` or ``swap``.
-        details: why it failed (Golem's wording), or a short note on success.
-        seconds: how long the update took.
-    """
-
-    succeeded: bool
-    target_revision: int
-    from_revision: int
-    mode: str
-    details: str
-    seconds: float
-
-    @property
-    def status(self) -> str:
-        """wasmCloud-style status of the component: ``running`` or ``failed``."""
-        return "running" if self.succeeded else "failed"
-
-
-@dataclass(frozen=True)
-class UpdateRecord:
-    """One update entry of a worker's oplog, as its metadata shows it.
-
-    Attributes:
-        kind: ``pending``, ``successful`` or ``failed``.
-        target_revision: the revision the update is for.
-        mode: ``automatic``, ``manual`` or ``swap``.
-        timestamp: when it was recorded (seconds since the epoch).
-        details: the failure details (failed updates) or description.
-    """
-
-    kind: str
-    target_revision: int
-    mode: str
-    timestamp: float
-    details: str = ""
-
-
-class UpdateFailed(HotUpdateError):
-    """Raised by ``update(..., raise_on_failure=True)``; ``.outcome`` is the failed outcome."""
-
-    def __init__(self, outcome: UpdateOutcome) -> None:
-        super().__init__(f"update to revision {outcome.target_revision} failed: {outcome.details}")
-        self.outcome = outcome
-
-
-def update_records(entries: list[Entry]) -> tuple[UpdateRecord, ...]:
-    """The update entries of an oplog, oldest first."""
-    records = []
-    for entry in entries:
-        if isinstance(entry, PendingUpdate):
-            records.append(UpdateRecord("pending", entry.target_revision, entry.mode, entry.at,
-                                        entry.description))
-        elif isinstance(entry, SuccessfulUpdate):
-            records.append(UpdateRecord("successful", entry.target_revision, entry.mode, entry.at,
-                                        entry.details))
-        elif isinstance(entry, FailedUpdate):
-            records.append(UpdateRecord("failed", entry.target_revision, entry.mode, entry.at,
-                                        entry.details))
-    return tuple(records)
-
-
-def update_counts(records: tuple[UpdateRecord, ...]) -> tuple[int, int, int]:
-    """``(pending, successful, failed)``: pending counts requests not yet resolved."""
-    open_requests: list[tuple[int, str]] = []
-    successful = failed = 0
-    for record in records:
-        key = (record.target_revision, record.mode)
-        if record.kind == "pending":
-            open_requests.append(key)
-            continue
-        if key in open_requests:
-            open_requests.remove(key)
-        if record.kind == "successful":
-            successful += 1
-        else:
-            failed += 1
-    return len(open_requests), successful, failed
+from .worker import Incarnation, Worker
 
 
 def update(worker: Worker, target_revision: int, mode: str = "automatic", *,

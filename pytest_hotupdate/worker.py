@@ -19,26 +19,28 @@ live), calling a function without recording it, and switching incarnations.
 from __future__ import annotations
 
 import atexit
-import base64
 import itertools
-import math
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import wasmtime
 from wasmtime.component import Instance, Linker, ResourceAny
 
 from . import bulk, host
 from .component import FunctionInfo, LoadedComponent
+from .durable import CURRENT, ControlPlane, DurableContext
 from .errors import (
+    HostAbandoned,
     HotUpdateError,
+    InterruptAtHostCall,
+    Interrupted,
     InvocationError,
     MemoryLimitExceeded,
     ReentryError,
@@ -47,23 +49,31 @@ from .errors import (
     ValueTypeError,
 )
 from .footprint import store_limits
+from .history import (
+    InvocationGroup,
+    InvocationRecord,
+    RecoveryPoint,
+    UpdateOutcome,
+    UpdateRecord,
+    group_invocations,
+    invocation_records,
+    recovery_point,
+    update_counts,
+    update_records,
+)
 from .host import HostFunctions, SandboxGrants
 from .oplog import (
     Completed,
     Entry,
     Failed,
-    FailedUpdate,
     HostCall,
     Invocation,
     Log,
     Oplog,
     OplogHeader,
-    PendingUpdate,
-    SuccessfulUpdate,
 )
 from .runtime import INTERRUPT_MARKER, DirectFunc, Interrupter, Runtime
 from .snapshot import (
-    DEFAULT_MIME_TYPE,
     Snapshot,
     find_load,
     find_save,
@@ -82,15 +92,9 @@ from .values import (
     wave_parse_params,
 )
 
-if TYPE_CHECKING:
-    from .update import UpdateOutcome, UpdateRecord
-
 #: Store memory limit and per-invocation deadline unless configured otherwise.
 DEFAULT_MEMORY_LIMIT = 512 << 20
 DEFAULT_DEADLINE_SECONDS = 30.0
-
-#: How often a guest thread waiting for a user host function checks for Ctrl-C.
-_HOST_WAIT_SLICE = 0.05
 
 
 @dataclass(frozen=True)
@@ -111,24 +115,6 @@ class WorkerLimits:
 
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     memory_bytes: int = DEFAULT_MEMORY_LIMIT
-
-
-@dataclass(frozen=True)
-class InvocationRecord:
-    """One invocation, read back from the oplog.
-
-    Attributes:
-        function: Golem name of the function.
-        params: WAVE text of each argument.
-        result: WAVE text of the result (``None`` when the function has none, it failed, or it
-            has not finished).
-        error: the error message when it failed.
-    """
-
-    function: str
-    params: tuple[str, ...]
-    result: str | None
-    error: str | None
 
 
 @dataclass(frozen=True)
@@ -155,8 +141,6 @@ class WorkerMetadata:
 
     def update_counts(self) -> tuple[int, int, int]:
         """``(pending, successful, failed)`` update counts, as Golem's tests assert them."""
-        from .update import update_counts
-
         return update_counts(self.updates)
 
 
@@ -255,216 +239,6 @@ class _SerialRunner:
             del future, call  # no reference to the worker outlives its calls
 
 
-class _Recorder:
-    """The worker's side of durable host calls (see :class:`host.DurableContext`).
-
-    Modes: live (call the host and record), replaying (answer from ``pending``), and
-    unrecorded (call the host, record nothing: snapshot save/load). While replaying an
-    interrupted invocation, ``on_exhausted`` is called when the log runs out, and the
-    invocation then continues live.
-    """
-
-    def __init__(self, oplog: Oplog, worker: Worker) -> None:
-        self.oplog = oplog
-        #: The worker this recorder belongs to (host functions find their caller through it).
-        self.worker = worker
-        self.replaying = False
-        self.recording = True
-        self.pending: deque[HostCall] = deque()
-        self.on_exhausted: Callable[[], None] | None = None
-        self.host_error: BaseException | None = None
-        #: The interrupter of the incarnation being called (set around each call).
-        self.interrupter: Interrupter | None = None
-
-    def durable_call(
-        self,
-        function: str,
-        params: tuple[tuple[str, WitType], ...],
-        result: WitType | None,
-        live: Callable[..., Any],
-        args: tuple[Any, ...],
-    ) -> Any:
-        if self.replaying:
-            if self.pending or self.on_exhausted is None:
-                return self._answer_from_log(function, result)
-            self.continue_live()
-        value = live(*args)
-        if self.recording:
-            param_text = tuple(wave_encode(ty, a) for (_, ty), a in zip(params, args))
-            result_text = wave_encode(result, value) if result is not None else None
-            self.oplog.append(HostCall(function, result_text, param_text, native=(result, value)))
-            # As on Golem, a durable host call is where a pending interrupt takes effect: the
-            # answer is in the log, so the update's replay gets it without calling again.
-            if self.interrupter is not None and self.interrupter.interrupt_requested:
-                raise _InterruptAtHostCall()
-        return value
-
-    def continue_live(self) -> None:
-        """The log of an interrupted invocation ran out: from here on, run live."""
-        callback, self.on_exhausted = self.on_exhausted, None
-        self.replaying = False
-        if callback is not None:
-            callback()
-
-    def _answer_from_log(self, function: str, result: WitType | None) -> Any:
-        if not self.pending:
-            raise ReplayDivergence(
-                f"the code made host call {function}, which the oplog does not have",
-                expected="(no more host calls)",
-                got=function,
-            )
-        entry = self.pending.popleft()
-        if entry.function != function:
-            raise ReplayDivergence(
-                f"expected host call {entry.function}, the code made {function}",
-                expected=entry.function,
-                got=function,
-            )
-        if not self.pending and self.on_exhausted is not None:
-            self.continue_live()  # the replay has reached the end of the log
-        if result is None:
-            return None
-        if entry.native is not None and entry.native[0] == result:
-            return entry.native[1]
-        if entry.result is None:
-            raise ReplayDivergence(
-                f"host call {function} now returns {result.wit()}, the oplog has no result",
-                expected="(no result)",
-                got=result.wit(),
-            )
-        try:
-            return wave_parse(result, entry.result)
-        except HotUpdateError as error:
-            raise ReplayDivergence(
-                f"the recorded result of host call {function} does not fit {result.wit()}: "
-                f"{error}",
-                expected=entry.result,
-                got=result.wit(),
-            ) from None
-
-    def host_failed(self, error: BaseException) -> None:
-        if self.host_error is None:
-            self.host_error = error
-
-    def run_bounded(self, function: str, live: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        """Run a user host function on a helper thread; wait for it no longer than the running
-        call's deadline (a Python function cannot be stopped, so one still running then is
-        abandoned and the invocation fails with ``deadline``)."""
-        worker = self.worker
-        inside = worker._inside
-        caller = inside.get(threading.get_ident(), function)
-
-        def job() -> Any:
-            ident = threading.get_ident()
-            host.CURRENT.context = self
-            inside[ident] = caller  # the helper is inside the worker too (see refuse_reentry)
-            try:
-                return live(*args)
-            finally:
-                inside.pop(ident, None)
-                host.CURRENT.context = None
-
-        running = worker.runtime.host_threads.start(job)
-        interrupter = self.interrupter
-        while True:
-            remaining = interrupter.remaining() if interrupter is not None else math.inf
-            if running.wait(min(max(remaining, 0.0), _HOST_WAIT_SLICE)):
-                return running.result()
-            if interrupter is not None and interrupter.raised is not None:
-                raise _HostAbandoned(function)  # Ctrl-C: the caller raises KeyboardInterrupt
-            if remaining <= 0:
-                raise _HostAbandoned(function)
-
-
-class _HostAbandoned(Exception):
-    """A user host function was still running at the deadline (or at Ctrl-C): the guest's
-    thread stopped waiting for it."""
-
-    def __init__(self, function: str) -> None:
-        super().__init__(f"host function {function} was still running")
-        self.function = function
-
-
-class _Interrupted(Exception):
-    """A running invocation was stopped so that an update can take over."""
-
-
-class _InterruptAtHostCall(Exception):
-    """Raised from a durable host call to stop the guest for a pending update."""
-
-
-@dataclass
-class _InvocationGroup:
-    """An invocation read back from the oplog with its host calls and outcome."""
-
-    invocation: Invocation | None  # None: host calls made outside any invocation (instantiation)
-    host_calls: list[HostCall] = field(default_factory=list)
-    outcome: Completed | Failed | None = None
-
-
-def group_invocations(entries: Iterable[Entry]) -> Iterator[_InvocationGroup]:
-    """Group a stream of entries into invocations (streamed: one group in memory at a time).
-
-    Update and log entries are skipped; a group whose outcome is ``None`` is an invocation that
-    has not finished (interrupted by an update).
-    """
-    current: _InvocationGroup | None = None
-    for entry in entries:
-        if isinstance(entry, Invocation):
-            if current is not None:
-                yield current
-            current = _InvocationGroup(entry)
-        elif isinstance(entry, HostCall):
-            if current is None or current.outcome is not None:
-                if current is not None:
-                    yield current
-                current = _InvocationGroup(None)
-            current.host_calls.append(entry)
-        elif isinstance(entry, (Completed, Failed)):
-            if current is not None and current.invocation is not None and current.outcome is None:
-                current.outcome = entry
-                yield current
-                current = None
-    if current is not None:
-        yield current
-
-
-@dataclass(frozen=True)
-class RecoveryPoint:
-    """Where recovery of an oplog starts.
-
-    Attributes:
-        revision: the revision the worker runs at the end of the entries.
-        start: index of the first entry to replay.
-        snapshot: the snapshot to ``load`` first (after a successful manual update), or None.
-    """
-
-    revision: int
-    start: int
-    snapshot: Snapshot | None
-
-
-def recovery_point(header: OplogHeader, entries: Iterable[Entry]) -> RecoveryPoint:
-    """Fold the update entries of an oplog into the revision and the recovery start."""
-    revision, start, snapshot = header.revision, 0, None
-    pending: dict[tuple[int, str], PendingUpdate] = {}
-    for index, entry in enumerate(entries):
-        if isinstance(entry, PendingUpdate):
-            pending[(entry.target_revision, entry.mode)] = entry
-        elif isinstance(entry, SuccessfulUpdate):
-            revision = entry.target_revision
-            request = pending.pop((entry.target_revision, entry.mode), None)
-            if entry.mode == "manual" and request is not None and request.snapshot is not None:
-                snapshot = Snapshot(base64.b64decode(request.snapshot),
-                                    request.snapshot_mime_type or DEFAULT_MIME_TYPE)
-                start = index + 1
-            elif entry.mode == "swap":  # a stateless swap: the history before it is not replayed
-                snapshot, start = None, index + 1
-        elif isinstance(entry, FailedUpdate):
-            pending.pop((entry.target_revision, entry.mode), None)
-    return RecoveryPoint(revision, start, snapshot)
-
-
 RevisionLookup = Callable[[int], "LoadedComponent | None"]
 
 
@@ -486,7 +260,7 @@ class Worker:
         grants: SandboxGrants = SandboxGrants(),
         limits: WorkerLimits = WorkerLimits(),
         revisions: RevisionLookup | None = None,
-        registry: Any = None,
+        registry: ControlPlane | None = None,
     ) -> None:
         self.runtime = runtime
         #: The registry that created the worker (host functions reach other workers through it).
@@ -501,7 +275,6 @@ class Worker:
         self._revisions = revisions or (lambda r: component if r == revision else None)
         self._stdout = bytearray()
         self._stderr = bytearray()
-        self._recorder = _Recorder(self.oplog, self)
         #: Serialises invocations and updates: one thread in the Store at a time.
         self._lock = threading.RLock()
         self._plans: dict[tuple[str, str], _CallPlan] = {}
@@ -509,6 +282,7 @@ class Worker:
         #: Threads inside a guest call of this worker (and helpers running its host functions),
         #: with the function being called: a call back into the worker from them is refused.
         self._inside: dict[int, str] = {}
+        self._recorder = DurableContext(self.oplog, self, self._inside, runtime.host_threads)
         #: The live Store was abandoned by an exception that propagates (Ctrl-C, SystemExit):
         #: rebuilt by replay before its next use.
         self._stale = False
@@ -569,7 +343,7 @@ class Worker:
             self.status = "running"
             try:
                 value = self._call(incarnation, plan, lowered)
-            except _Interrupted:
+            except Interrupted:
                 return self._hand_over_to_update()
             except InvocationError as error:
                 self.oplog.append(Failed(str(error), error.kind))
@@ -625,15 +399,17 @@ class Worker:
         ``manual`` (alias ``snapshot``: old ``save`` -> new ``load``). Returns the outcome; a
         failed update raises ``UpdateFailed`` only with ``raise_on_failure``.
         """
-        from .update import update  # the update policies sit one layer above the worker
-
-        return update(self, target_revision, mode, raise_on_failure=raise_on_failure)
+        # The update policies sit one layer above the worker: its registry runs them.
+        if self.registry is None:
+            raise HotUpdateError(f"worker {self.name} belongs to no registry: update it with "
+                                 "pytest_hotupdate.update.update(worker, revision)")
+        outcome: UpdateOutcome = self.registry.update_worker(
+            self, target_revision, mode, raise_on_failure=raise_on_failure)
+        return outcome
 
     @property
     def updates(self) -> tuple[UpdateRecord, ...]:
         """The update records in the oplog, oldest first."""
-        from .update import update_records
-
         return update_records(self.oplog.entries)
 
     def update_counts(self) -> tuple[int, int, int]:
@@ -643,18 +419,7 @@ class Worker:
     @property
     def invocations(self) -> list[InvocationRecord]:
         """Every invocation in the oplog, in order (failed ones included), read back from it."""
-        records = []
-        for group in group_invocations(self.oplog.entries):
-            if group.invocation is None:
-                continue
-            outcome = group.outcome
-            records.append(InvocationRecord(
-                function=group.invocation.function,
-                params=group.invocation.params,
-                result=outcome.result if isinstance(outcome, Completed) else None,
-                error=outcome.error if isinstance(outcome, Failed) else None,
-            ))
-        return records
+        return invocation_records(self.oplog.entries)
 
     @property
     def stdout(self) -> str:
@@ -754,6 +519,13 @@ class Worker:
         incarnation.outputs = tuple(weakref.ref(sink) for sink in outputs)
         self._incarnations.add(incarnation)
         return incarnation
+
+    @property
+    def calling_incarnation(self) -> Incarnation:
+        """The incarnation the guest runs in now (during a guest call: the one being called,
+        which is not the live one while an update replays), else the live one; host code keeps
+        per-Store state under it."""
+        return self._calling or self._live
 
     @property
     def lock(self) -> threading.RLock:
@@ -959,7 +731,7 @@ class Worker:
         func = incarnation.funcs.get(plan.info.golem_name) or self._func(incarnation, plan.info)
         recorder = self._recorder
         recorder.host_error = None
-        current = host.CURRENT
+        current = CURRENT
         previous_context, previous_calling = current.context, self._calling
         current.context, self._calling = recorder, incarnation
         interrupter = recorder.interrupter = incarnation.interrupter
@@ -1015,10 +787,10 @@ class Worker:
             return host_error
         if isinstance(host_error, ResourceError) and self._recorder.replaying:
             return host_error  # the process is out of descriptors: not the code's divergence
-        if isinstance(host_error, _InterruptAtHostCall):
+        if isinstance(host_error, InterruptAtHostCall):
             interrupter.interrupt_requested = False
-            return _Interrupted()
-        if isinstance(host_error, _HostAbandoned):
+            return Interrupted()
+        if isinstance(host_error, HostAbandoned):
             return InvocationError(
                 f"{function}: exceeded its deadline of {self.limits.deadline_seconds:g} s in "
                 f"host function {host_error.function}, which was still running (abandoned)",
@@ -1040,7 +812,7 @@ class Worker:
         if INTERRUPT_MARKER in str(error):
             if interrupter.reason == "interrupt":
                 interrupter.interrupt_requested = False
-                return _Interrupted()
+                return Interrupted()
             return InvocationError(
                 f"{function}: exceeded its deadline of {self.limits.deadline_seconds:g} s "
                 "and was stopped",
@@ -1112,8 +884,8 @@ class Worker:
         recorder.replaying = replaying
         recorder.recording = mode != "unrecorded"
         recorder.pending = deque(prelude)
-        previous, previous_calling = host.CURRENT.context, self._calling
-        host.CURRENT.context, self._calling = recorder, incarnation
+        previous, previous_calling = CURRENT.context, self._calling
+        CURRENT.context, self._calling = recorder, incarnation
         # Start functions run inside instantiate: under the same deadline as an invocation.
         recorder.host_error = None
         interrupter = recorder.interrupter = incarnation.interrupter
@@ -1128,7 +900,7 @@ class Worker:
         finally:
             interrupter.disarm()
             self._inside.pop(ident, None)
-            host.CURRENT.context, self._calling = previous, previous_calling
+            CURRENT.context, self._calling = previous, previous_calling
             recorder.recording = True
         raised = interrupter.take_raised()
         if raised is not None:
@@ -1157,7 +929,7 @@ class Worker:
                                "instantiation")
 
     def _replay_invocation(self, incarnation: Incarnation, index: int,
-                           group: _InvocationGroup) -> None:
+                           group: InvocationGroup) -> None:
         invocation = group.invocation
         assert invocation is not None and isinstance(group.outcome, Completed)
         recorder = self._recorder
@@ -1194,7 +966,7 @@ class Worker:
             raise _divergence(index, invocation, f"the replayed call failed: {error}") from None
 
     def _continue_interrupted(self, incarnation: Incarnation, index: int,
-                              group: _InvocationGroup, on_exhausted: Callable[[], None]
+                              group: InvocationGroup, on_exhausted: Callable[[], None]
                               ) -> tuple[_CallPlan, Any]:
         invocation = group.invocation
         assert invocation is not None
@@ -1283,7 +1055,7 @@ def _compare_result(
                       outcome.result or "(no result)", got)
 
 
-def _check_consumed(recorder: _Recorder, index: int, invocation: Invocation | None) -> None:
+def _check_consumed(recorder: DurableContext, index: int, invocation: Invocation | None) -> None:
     if recorder.pending:
         missing = recorder.pending[0].function
         how = f"the oplog has host call {missing}, which the code no longer makes"

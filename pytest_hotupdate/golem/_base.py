@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 from wasmtime.component import ResourceAny, ResourceHost
 
 from ..component import ImportedFunction
-from ..errors import HotUpdateError
+from ..errors import HotUpdateError, InterruptAtHostCall
 from ..names import unversioned
 from ..values import Prim, WitType
 
@@ -248,10 +248,9 @@ _STATE_LOCK = threading.Lock()
 
 
 def _incarnation_of(worker: Any) -> Any:
-    # The worker publishes the incarnation it is calling into around every entry into the guest
-    # (worker.py `_calling`), else the live one (`_live`); state kept per incarnation is rebuilt
-    # when a replay rebuilds the incarnation.
-    return getattr(worker, "_calling", None) or getattr(worker, "_live", None) or worker
+    # The incarnation the worker is calling into (else its live one): state kept per
+    # incarnation is rebuilt when a replay rebuilds the incarnation.
+    return worker.calling_incarnation
 
 
 def incarnation_state(worker: Any, key: str, factory: Callable[[], T]) -> T:
@@ -319,9 +318,7 @@ def wait_for(call: Call, what: str, ready: Callable[[], T | None],
             return value
         if interrupter is not None:
             if interrupter.interrupt_requested:
-                from ..worker import _InterruptAtHostCall
-
-                raise _InterruptAtHostCall()
+                raise InterruptAtHostCall()
             if interrupter.raised is not None:  # Ctrl-C: stop the guest, the worker raises it
                 raise HotUpdateError(f"{call.name}: interrupted while waiting for {what}")
             if time.monotonic() > interrupter.deadline:

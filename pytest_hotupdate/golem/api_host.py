@@ -496,7 +496,7 @@ def update_worker(call: Call, worker_id: Any, target: int, mode: Any) -> None:
         if worker is None:
             raise HotUpdateError(f"{call.name}: no worker {ids.worker_name(wid)!r}")
         update_mode = "manual" if str(how) == "snapshot-based" else "automatic"
-        _submit(call, lambda: worker.update(int(revision), update_mode))
+        _submit(call, lambda: _registry(call).update_worker(worker, int(revision), update_mode))
 
     _recorded(call, live, worker_id, target, mode)
 
@@ -504,17 +504,17 @@ def update_worker(call: Call, worker_id: Any, target: int, mode: Any) -> None:
 @HOST.function("revert-worker", "revert-agent")
 def revert_worker(call: Call, worker_id: Any, target: Variant) -> None:
     def live(wid: Any, how: Variant) -> None:
-        from ..update import revert
-
-        worker = ids.find_worker(_registry(call), wid)
+        registry = _registry(call)
+        worker = ids.find_worker(registry, wid)
         if worker is None:
             raise HotUpdateError(f"{call.name}: no worker {ids.worker_name(wid)!r}")
         if worker is call.worker:
             raise HotUpdateError(f"{call.name}: a worker cannot revert itself while running")
         if how.case == "revert-to-oplog-index":
-            _submit(call, lambda: revert(worker, to_index=int(how.payload) + 1))
+            _submit(call, lambda: registry.revert_worker(worker, to_index=int(how.payload) + 1))
         else:
-            _submit(call, lambda: revert(worker, last_invocations=int(how.payload)))
+            _submit(call, lambda: registry.revert_worker(worker,
+                                                         last_invocations=int(how.payload)))
 
     _recorded(call, live, worker_id, target)
 

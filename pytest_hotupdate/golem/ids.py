@@ -59,10 +59,8 @@ def worker_name(record: Mapping[str, Any]) -> str:
 
 def component_names(registry: Any) -> list[str]:
     """Names of the components deployed in ``registry``."""
-    revisions = getattr(registry, "_revisions", None)
-    if isinstance(revisions, Mapping):
-        return sorted(revisions)
-    return sorted({w.component_name for w in getattr(registry, "workers", [])})
+    names: list[str] = registry.component_names()
+    return names
 
 
 def component_named_by(registry: Any, record: Mapping[str, Any]) -> str | None:

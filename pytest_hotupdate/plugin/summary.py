@@ -83,24 +83,11 @@ _PROPERTY = re.compile(
 def summarize_updates(worker: Worker) -> list[UpdateSummary]:
     """The updates recorded in ``worker``'s oplog, oldest first, with their source revisions and
     durations (from the pending entry to the outcome entry)."""
-    revision = worker.oplog.header.revision
-    requested: dict[tuple[int, str], float] = {}
-    summaries = []
-    for entry in worker.oplog.entries:
-        kind = entry.kind
-        if kind == "pending-update":
-            requested[(entry.target_revision, entry.mode)] = entry.at  # type: ignore[union-attr]
-        elif kind in ("successful-update", "failed-update"):
-            target, mode = entry.target_revision, entry.mode  # type: ignore[union-attr]
-            at = entry.at  # type: ignore[union-attr]
-            started = requested.pop((target, mode), at)
-            succeeded = kind == "successful-update"
-            summaries.append(UpdateSummary(
-                worker.component_name, worker.name, revision, target, mode, succeeded,
-                max(at - started, 0.0), "" if succeeded else entry.details))  # type: ignore[union-attr]
-            if succeeded:
-                revision = target
-    return summaries
+    from ..history import resolved_updates  # loading the plugin does not load the runtime
+
+    return [UpdateSummary(worker.component_name, worker.name, u.source, u.target, u.mode,
+                          u.succeeded, u.seconds, u.details)
+            for u in resolved_updates(worker.oplog.header, worker.oplog.entries)]
 
 
 def oplog_section(worker: Worker, lines: int) -> tuple[str, str]:
