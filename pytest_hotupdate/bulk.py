@@ -21,7 +21,9 @@ and ``load`` and reads or fills their buffers in its own linear memory:
   place; ``bulk-load-end([mime-type]) -> result<_, string>`` calls ``load`` with it.
 
 :func:`save` and :func:`load` move a :class:`~pytest_hotupdate.snapshot.Snapshot` through those
-functions in :data:`CHUNK_BYTES` chunks. The component's other exports and imports are unchanged.
+functions in :data:`CHUNK_BYTES` chunks; :func:`save_snapshot` and :func:`load_snapshot` (what a
+worker's snapshot update calls) use them, or call ``save``/``load`` directly on a component that
+is not augmented. The component's other exports and imports are unchanged.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ from .snapshot import (
     Snapshot,
     find_load,
     find_save,
+    load_arguments,
     load_error,
+    snapshot_from_save,
 )
 from .values import ListType, Prim, RecordType
 
@@ -53,6 +57,7 @@ class _Incarnation(Protocol):
     """The worker's incarnation, as far as moving a snapshot needs it."""
 
     component: LoadedComponent
+    revision: int
 
 
 class _UnrecordedCaller(Protocol):
@@ -466,3 +471,38 @@ def load(worker: _UnrecordedCaller, incarnation: _Incarnation, snapshot: Snapsho
         return True, load_error(worker.call_unrecorded(incarnation, end, args))
     except InvocationError as error:
         raise _as_call_of(error, info) from None
+
+
+def load_snapshot(worker: _UnrecordedCaller, incarnation: _Incarnation, snapshot: Snapshot
+                  ) -> None:
+    """Call the incarnation's ``load`` with ``snapshot`` (in chunks when its component carries
+    :data:`INTERFACE`, not recorded); raise HotUpdateError if ``load`` is absent, fails or
+    returns ``err``."""
+    load_function = find_load(incarnation.component)
+    if load_function is None:
+        raise HotUpdateError(
+            f"revision {incarnation.revision} does not export golem:api/load-snapshot")
+    try:
+        arguments = load_arguments(load_function, snapshot)
+    except ValueError as error:
+        raise HotUpdateError(str(error)) from None
+    moved, message = load(worker, incarnation, snapshot)
+    if not moved:
+        message = load_error(worker.call_unrecorded(incarnation, load_function, arguments))
+    if message is not None:
+        raise HotUpdateError(message)
+
+
+def save_snapshot(worker: _UnrecordedCaller, incarnation: _Incarnation) -> Snapshot:
+    """The incarnation's ``save`` result (not recorded), moved in chunks when its component
+    carries :data:`INTERFACE`. Raises InvocationError if a call fails, ValueError if ``save``
+    is missing or returns no snapshot."""
+    moved = save(worker, incarnation)
+    if moved is not None:
+        return moved
+    save_function = find_save(incarnation.component)
+    if save_function is None:
+        raise ValueError(f"revision {incarnation.revision} does not export "
+                         "golem:api/save-snapshot")
+    return snapshot_from_save(save_function,
+                              worker.call_unrecorded(incarnation, save_function, ()))

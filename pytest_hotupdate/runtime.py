@@ -9,6 +9,8 @@
   (``Engine.increment_epoch`` alone would stop every Store of the engine at once.)
 - :class:`HostThreads`: the helper threads user host functions run on, so that a guest call
   can stop waiting for one at its deadline.
+- :class:`SerialRunner`: a worker's ``invoke_async`` queue, run on a thread that exists only
+  while calls are waiting.
 - :class:`DirectFunc`: calls a component function with its types looked up once, and with
   ``list<u8>`` values copied in bulk (:func:`fast_type`).
 """
@@ -23,7 +25,9 @@ import signal
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -534,3 +538,46 @@ class DirectFunc:
                 param_capi[index].of.boolean = False
             for index in range(converted):
                 ffi.wasmtime_component_val_delete(ctypes.byref(param_capi[index]))
+
+
+class SerialRunner:
+    """Runs submitted calls one at a time, in order, on a thread that exists only while calls
+    are waiting (an idle worker holds no thread; a non-daemon thread, so the interpreter
+    finishes the calls already submitted before it exits)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            self._queue.append((future, lambda: fn(*args)))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name)
+                self._thread.start()
+        return future
+
+    def drain(self) -> None:
+        """Wait until every submitted call has run (and the thread has ended)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._thread = None
+                    return
+                future, call = self._queue.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as error:  # the caller gets it from the future
+                future.set_exception(error)
+            del future, call  # no reference to the worker outlives its calls

@@ -37,6 +37,7 @@ from typing import Any
 from .errors import HotUpdateError, InvocationError, OplogError, UpdateError, UpdateFailed
 from .history import UpdateOutcome, recovery_point
 from .host import HostFunctions
+from .incarnation import Incarnation
 from .modes import normalise_mode
 from .oplog import (
     Completed,
@@ -50,7 +51,7 @@ from .oplog import (
 )
 from .runtime import Runtime
 from .snapshot import find_save
-from .worker import Incarnation, Worker
+from .worker import Worker
 
 
 def update(worker: Worker, target_revision: int, mode: str = "automatic", *,

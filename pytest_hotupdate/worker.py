@@ -11,17 +11,18 @@ revision followed by the entries after that update. Update entries themselves ar
 replayed; log entries never count.
 
 The update policies (automatic and manual updates, revert, swap) live in
-:mod:`pytest_hotupdate.update`; this module provides the mechanisms they use: building an
-incarnation of any revision, replaying into it (optionally continuing an interrupted invocation
-live), calling a function without recording it, and switching incarnations.
+:mod:`pytest_hotupdate.update`; this module provides the mechanisms they use, its declared API
+under "mechanisms used by the update policies": building an incarnation of any revision,
+replaying into it (:mod:`pytest_hotupdate.replay`; optionally continuing an interrupted
+invocation live), calling a function without recording it, moving snapshots, switching
+incarnations, and handing a running invocation over to an update. What a failed call into the
+guest raises is decided in :mod:`pytest_hotupdate.failures`.
 """
 
 from __future__ import annotations
 
 import atexit
-import itertools
 import threading
-import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -31,37 +32,32 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
-from wasmtime.component import Instance, Linker, ResourceAny
+from wasmtime.component import ResourceAny
 
-from . import bulk, host
+from . import bulk, host, replay
 from .component import FunctionInfo, LoadedComponent
 from .durable import CURRENT, ControlPlane, DurableContext
 from .errors import (
-    HostAbandoned,
     HotUpdateError,
-    InterruptAtHostCall,
     Interrupted,
     InvocationError,
-    MemoryLimitExceeded,
     ReentryError,
-    ReplayDivergence,
     ResourceError,
     ValueTypeError,
 )
-from .footprint import store_limits
+from .failures import guest_failure, instantiation_failure
 from .history import (
-    InvocationGroup,
     InvocationRecord,
     RecoveryPoint,
     UpdateOutcome,
     UpdateRecord,
-    group_invocations,
     invocation_records,
     recovery_point,
     update_counts,
     update_records,
 )
 from .host import HostFunctions, SandboxGrants
+from .incarnation import CallPlan, Incarnation, wait_released, weak_sink
 from .oplog import (
     Completed,
     Entry,
@@ -72,23 +68,13 @@ from .oplog import (
     Oplog,
     OplogHeader,
 )
-from .runtime import INTERRUPT_MARKER, DirectFunc, Interrupter, Runtime
-from .snapshot import (
-    Snapshot,
-    find_load,
-    find_save,
-    load_arguments,
-    load_error,
-    snapshot_from_save,
-)
+from .runtime import Runtime, SerialRunner
+from .snapshot import Snapshot
 from .values import (
     Handle,
-    WitType,
     lifter,
     lowerer,
-    values_equal,
     wave_encode,
-    wave_parse,
     wave_parse_params,
 )
 
@@ -144,101 +130,6 @@ class WorkerMetadata:
         return update_counts(self.updates)
 
 
-@dataclass
-class _CallPlan:
-    """Everything needed to call one exported function, prepared once per function."""
-
-    info: FunctionInfo
-    lowers: tuple[Callable[[Any], Any], ...]
-    lift: Callable[[Any], Any] | None
-    param_types: tuple[WitType, ...]
-
-
-class Incarnation:
-    """One Store and instance of one component revision (the unit that is rebuilt)."""
-
-    def __init__(self, component: LoadedComponent, revision: int, linker: Linker,
-                 store: wasmtime.Store, interrupter: Interrupter) -> None:
-        self.component = component
-        self.revision = revision
-        self.linker = linker
-        self.store = store
-        self.interrupter = interrupter
-        self.instance: Instance | None = None
-        self.funcs: dict[str, DirectFunc] = {}
-        self.handles: dict[int, ResourceAny] = {}
-        #: The Store's WASI output callbacks (weakly: wasmtime-py holds them until it lets go).
-        self.outputs: tuple[weakref.ref[Callable[[bytes], None]], ...] = ()
-
-    def close(self) -> None:
-        """Drop the Store now (its instance, memory and open files) instead of at collection."""
-        self.instance = None
-        self.funcs.clear()
-        self.handles.clear()
-        self.store.close()
-
-
-#: How long closing a worker waits for wasmtime to let go of a Store's output callbacks.
-_OUTPUT_RELEASE_S = 2.0
-
-
-def _wait_released(incarnations: list[Incarnation]) -> None:
-    """Wait until wasmtime has dropped the output callbacks of these closed Stores.
-
-    wasmtime writes a Store's WASI output from its own (tokio) threads, and the last of those
-    lets go of the Python callbacks a moment after the Store is closed; if that happens while
-    the interpreter is shutting down, the thread cannot enter Python and the process exits with
-    a Rust panic ("panic in a function that cannot unwind"). So nothing may stay pending.
-    """
-    pending = [ref for incarnation in incarnations for ref in incarnation.outputs]
-    give_up = time.monotonic() + _OUTPUT_RELEASE_S
-    while any(ref() is not None for ref in pending) and time.monotonic() < give_up:
-        time.sleep(0.001)
-
-
-class _SerialRunner:
-    """Runs submitted calls one at a time, in order, on a thread that exists only while calls
-    are waiting (an idle worker holds no thread; a non-daemon thread, so the interpreter
-    finishes the calls already submitted before it exits)."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._lock = threading.Lock()
-        self._queue: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
-        self._thread: threading.Thread | None = None
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        with self._lock:
-            self._queue.append((future, lambda: fn(*args)))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name)
-                self._thread.start()
-        return future
-
-    def drain(self) -> None:
-        """Wait until every submitted call has run (and the thread has ended)."""
-        with self._lock:
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self._queue:
-                    self._thread = None
-                    return
-                future, call = self._queue.popleft()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(call())
-            except BaseException as error:  # the caller gets it from the future
-                future.set_exception(error)
-            del future, call  # no reference to the worker outlives its calls
-
-
 RevisionLookup = Callable[[int], "LoadedComponent | None"]
 
 
@@ -277,7 +168,7 @@ class Worker:
         self._stderr = bytearray()
         #: Serialises invocations and updates: one thread in the Store at a time.
         self._lock = threading.RLock()
-        self._plans: dict[tuple[str, str], _CallPlan] = {}
+        self._plans: dict[tuple[str, str], CallPlan] = {}
         self._calling: Incarnation | None = None
         #: Threads inside a guest call of this worker (and helpers running its host functions),
         #: with the function being called: a call back into the worker from them is refused.
@@ -286,7 +177,7 @@ class Worker:
         #: The live Store was abandoned by an exception that propagates (Ctrl-C, SystemExit):
         #: rebuilt by replay before its next use.
         self._stale = False
-        self._runner = _SerialRunner(f"worker-{name}")
+        self._runner = SerialRunner(f"worker-{name}")
         #: Every Store built for the worker and not yet collected (closed with the worker).
         self._incarnations: weakref.WeakSet[Incarnation] = weakref.WeakSet()
         #: Released by :meth:`close`: the next use rebuilds the worker from its oplog.
@@ -301,7 +192,7 @@ class Worker:
             self._live = self.build_incarnation(component, revision)
             self.instantiate(self._live)
         except BaseException:
-            _wait_released(self._release())  # nothing of a worker never created stays open
+            wait_released(self._release())  # nothing of a worker never created stays open
             raise
 
     # -- public API ---------------------------------------------------------------------------
@@ -332,8 +223,8 @@ class Worker:
         self.refuse_reentry("invoke")
         with self._lock:
             incarnation = self.live
-            plan = self._plan(incarnation.component, function)
-            lowered = self._lower(plan, args)
+            plan = self.plan_call(incarnation.component, function)
+            lowered = self.lower_args(plan, args)
             params_text = tuple(
                 wave_encode(ty, value) for ty, value in zip(plan.param_types, args)
             )
@@ -342,7 +233,7 @@ class Worker:
             )
             self.status = "running"
             try:
-                value = self._call(incarnation, plan, lowered)
+                value = self.enter_guest(incarnation, plan, lowered)
             except Interrupted:
                 return self._hand_over_to_update()
             except InvocationError as error:
@@ -366,7 +257,7 @@ class Worker:
         """Like :meth:`invoke` with WAVE text in and out (one WAVE string per parameter)."""
         self.refuse_reentry("invoke_wave")
         with self._lock:
-            plan = self._plan(self._live.component, function)
+            plan = self.plan_call(self._live.component, function)
             name = plan.info.golem_name
             try:
                 natives = wave_parse_params(plan.info.params, args)
@@ -462,11 +353,11 @@ class Worker:
             if self._calling is not None:  # a host function of this worker's own invocation
                 raise HotUpdateError(f"worker {self.name}: close() was called from inside its "
                                      "own invocation, whose Store is in use")
-            _wait_released(self._release())
+            wait_released(self._release())
 
     def _release(self) -> list[Incarnation]:
         """Close the worker's Stores and remove its stream directory; return the Stores'
-        incarnations (for :func:`_wait_released`)."""
+        incarnations (for :func:`~pytest_hotupdate.incarnation.wait_released`)."""
         incarnations = list(self._incarnations)
         for incarnation in incarnations:
             incarnation.close()
@@ -499,24 +390,15 @@ class Worker:
         """A fresh Store for ``component`` (not instantiated yet). Raises ComponentLoadError if
         its imports cannot be satisfied."""
         linker = self.runtime.linker(component, self.host_functions, self.grants)
-        outputs = (_weak_sink(self, "_capture_stdout"), _weak_sink(self, "_capture_stderr"))
+        outputs = (weak_sink(self, "_capture_stdout"), weak_sink(self, "_capture_stderr"))
         try:
             streams = (host.stream_directory(self) if host.needs_stream_directory(component)
                        else None)
             config = host.make_wasi_config(self.grants, *outputs, streams)
         except ResourceError as error:
             raise ResourceError(f"worker {self.name}: {error}") from None
-        store = wasmtime.Store(self.runtime.engine)
-        store.set_wasi(config)
-        if host.imports_http(component):
-            store.set_wasi_http()
-        limits = store_limits(self.limits.memory_bytes, component.footprint)
-        store.set_limits(memory_size=limits.memory_size, table_elements=limits.table_elements,
-                         memories=limits.memories, tables=limits.tables)
-        interrupter = Interrupter()
-        interrupter.attach(store)
-        incarnation = Incarnation(component, revision, linker, store, interrupter)
-        incarnation.outputs = tuple(weakref.ref(sink) for sink in outputs)
+        incarnation = Incarnation.open(self.runtime.engine, component, revision, linker, config,
+                                       self.limits.memory_bytes, outputs)
         self._incarnations.add(incarnation)
         return incarnation
 
@@ -580,7 +462,7 @@ class Worker:
         except ResourceError:
             # Out of descriptors: give back what the worker holds (its Store failed anyway),
             # and rebuild it when it is next used, once there may be some.
-            _wait_released(self._release())
+            wait_released(self._release())
             self.status = "failed"
             raise
         except HotUpdateError:
@@ -597,43 +479,12 @@ class Worker:
         point: RecoveryPoint,
         entries: Iterable[Entry] | None = None,
         on_exhausted: Callable[[], None] | None = None,
-    ) -> tuple[_CallPlan, Any] | None:
-        """Instantiate ``incarnation`` and replay the oplog from ``point`` into it.
-
-        Raises :class:`ReplayDivergence` naming the first diverging invocation. If the last
-        invocation never finished (an update interrupted it) and ``on_exhausted`` is given, it
-        is continued: replayed until its recorded host calls run out, then ``on_exhausted()``
-        is called and it runs on live; its ``(plan, result)`` is returned (not recorded).
-        """
-        entries = self.oplog.entries if entries is None else entries
-        recorder = self._recorder
-        groups = group_invocations(itertools.islice(entries, point.start, None))
-        first = next(groups, None)
-        prelude: list[HostCall] = []
-        if first is not None and first.invocation is None:
-            prelude, first = first.host_calls, next(groups, None)
-        if point.snapshot is None:
-            self.instantiate(incarnation, "replay", prelude)
-        else:
-            self.instantiate(incarnation, "unrecorded")
-            self.load_snapshot(incarnation, point.snapshot)
-        index = 0
-        group = first
-        try:
-            while group is not None:
-                following = next(groups, None)
-                if group.invocation is not None:
-                    if group.outcome is None and following is None and on_exhausted is not None:
-                        return self._continue_interrupted(incarnation, index, group, on_exhausted)
-                    if isinstance(group.outcome, Completed):
-                        self._replay_invocation(incarnation, index, group)
-                    index += 1
-                group = following
-        finally:
-            recorder.replaying = False
-            recorder.pending = deque()
-            recorder.on_exhausted = None
-        return None
+    ) -> tuple[CallPlan, Any] | None:
+        """Instantiate ``incarnation`` and replay the oplog (or ``entries``) from ``point`` into
+        it (see :func:`pytest_hotupdate.replay.replay_into`)."""
+        return replay.replay_into(self, incarnation, point,
+                                  self.oplog.entries if entries is None else entries,
+                                  on_exhausted)
 
     def call_unrecorded(self, incarnation: Incarnation, info: FunctionInfo, args: tuple[Any, ...]
                         ) -> Any:
@@ -642,56 +493,40 @@ class Worker:
         recorder = self._recorder
         recorder.replaying, recorder.recording = False, False
         try:
-            plan = self._plan(incarnation.component, info.golem_name)
-            return self._call(incarnation, plan, self._lower(plan, args, incarnation))
+            plan = self.plan_call(incarnation.component, info.golem_name)
+            return self.enter_guest(incarnation, plan, self.lower_args(plan, args, incarnation))
         finally:
             recorder.recording = True
 
     def load_snapshot(self, incarnation: Incarnation, snapshot: Snapshot) -> None:
-        """Call the incarnation's ``load`` with ``snapshot``; raise HotUpdateError if absent,
-        failing or returning ``err``."""
-        load = find_load(incarnation.component)
-        if load is None:
-            raise HotUpdateError(
-                f"revision {incarnation.revision} does not export golem:api/load-snapshot")
-        try:
-            arguments = load_arguments(load, snapshot)
-        except ValueError as error:
-            raise HotUpdateError(str(error)) from None
-        moved, message = bulk.load(self, incarnation, snapshot)
-        if not moved:
-            message = load_error(self.call_unrecorded(incarnation, load, arguments))
-        if message is not None:
-            raise HotUpdateError(message)
+        """Give ``snapshot`` to the incarnation's ``load`` (see :func:`bulk.load_snapshot`)."""
+        bulk.load_snapshot(self, incarnation, snapshot)
 
     def save_snapshot(self, incarnation: Incarnation) -> Snapshot:
-        """The incarnation's ``save`` result (not recorded), moved in chunks when its component
-        carries :data:`~pytest_hotupdate.bulk.INTERFACE`. Raises InvocationError if a call
-        fails, ValueError if ``save`` is missing or returns no snapshot."""
-        moved = bulk.save(self, incarnation)
-        if moved is not None:
-            return moved
-        save = find_save(incarnation.component)
-        if save is None:
-            raise ValueError(f"revision {incarnation.revision} does not export "
-                             "golem:api/save-snapshot")
-        return snapshot_from_save(save, self.call_unrecorded(incarnation, save, ()))
+        """The incarnation's ``save`` result (see :func:`bulk.save_snapshot`)."""
+        return bulk.save_snapshot(self, incarnation)
 
-    def complete_interrupted(self, plan: _CallPlan, value: Any) -> Any:
+    def complete_interrupted(self, plan: CallPlan, value: Any) -> Any:
         """Record the outcome of an invocation that an update continued, and return it."""
         self._complete(plan, value)
         return value
 
     # -- invocation -----------------------------------------------------------------------------
 
-    def _plan(self, component: LoadedComponent, function: str) -> _CallPlan:
+    @property
+    def durable_context(self) -> DurableContext:
+        """The worker's side of durable host calls (replay sets its mode)."""
+        return self._recorder
+
+    def plan_call(self, component: LoadedComponent, function: str) -> CallPlan:
+        """How to call ``function`` of ``component`` (prepared once per function)."""
         key = (component.sha256, function)
         plan = self._plans.get(key)
         if plan is None:
             info = component.find_function(function)
             plan = self._plans.get((component.sha256, info.golem_name))
             if plan is None:
-                plan = _CallPlan(
+                plan = CallPlan(
                     info=info,
                     lowers=tuple(
                         lowerer(ty, name, self._resolve_handle) for name, ty in info.params
@@ -703,11 +538,11 @@ class Worker:
             self._plans[key] = plan
         return plan
 
-    def _lower(self, plan: _CallPlan, args: tuple[Any, ...],
+    def lower_args(self, plan: CallPlan, args: tuple[Any, ...],
                incarnation: Incarnation | None = None) -> list[Any]:
         """Validate and convert arguments; handles resolve in ``incarnation`` (default: live)."""
         if len(args) != len(plan.lowers):
-            _check_arity(plan, args)
+            plan.check_arity(args)
         previous, self._calling = self._calling, incarnation or self._live
         try:
             return [lower(value) for lower, value in zip(plan.lowers, args)]
@@ -718,17 +553,18 @@ class Worker:
         finally:
             self._calling = previous
 
-    def _complete(self, plan: _CallPlan, value: Any) -> None:
+    def _complete(self, plan: CallPlan, value: Any) -> None:
         result_type = plan.info.result
         if result_type is None:
             self.oplog.append(Completed(None))
         else:
             self.oplog.append(Completed(wave_encode(result_type, value), (result_type, value)))
 
-    def _call(self, incarnation: Incarnation, plan: _CallPlan, lowered: list[Any]) -> Any:
+    def enter_guest(self, incarnation: Incarnation, plan: CallPlan, lowered: list[Any]
+                    ) -> Any:
         """Enter the guest once; translate every failure into an :class:`InvocationError`
         (``SystemExit`` and ``KeyboardInterrupt`` propagate as they are)."""
-        func = incarnation.funcs.get(plan.info.golem_name) or self._func(incarnation, plan.info)
+        func = incarnation.func(plan.info)
         recorder = self._recorder
         recorder.host_error = None
         current = CURRENT
@@ -742,7 +578,8 @@ class Worker:
             try:
                 raw = func(incarnation.store, lowered)
             except Exception as error:  # a trap, or a host function's exception re-raised
-                failure = self._failure(plan.info.golem_name, error, interrupter)
+                failure = guest_failure(plan.info.golem_name, error, interrupter, self._recorder,
+                                        self.limits)
                 if not isinstance(failure, Exception):
                     self._abandon(incarnation)
                 raise failure from None
@@ -764,89 +601,6 @@ class Worker:
         if incarnation is self._live:
             self._stale = True
 
-    def _failure(self, function: str, error: Exception, interrupter: Interrupter
-                 ) -> BaseException:
-        """What a failed entry into the guest raises: a ``KeyboardInterrupt`` (Ctrl-C) or a
-        ``SystemExit`` a host function raised, as they are; anything else classified."""
-        raised = interrupter.take_raised()
-        host_error = self._recorder.host_error
-        if raised is not None:
-            self._recorder.host_error = None
-            return raised
-        if host_error is not None and not isinstance(host_error, Exception):
-            self._recorder.host_error = None
-            return host_error
-        return self._classify_failure(function, error, interrupter)
-
-    def _classify_failure(
-        self, function: str, error: BaseException, interrupter: Interrupter
-    ) -> Exception:
-        host_error = self._recorder.host_error
-        self._recorder.host_error = None
-        if isinstance(host_error, ReplayDivergence):
-            return host_error
-        if isinstance(host_error, ResourceError) and self._recorder.replaying:
-            return host_error  # the process is out of descriptors: not the code's divergence
-        if isinstance(host_error, InterruptAtHostCall):
-            interrupter.interrupt_requested = False
-            return Interrupted()
-        if isinstance(host_error, HostAbandoned):
-            return InvocationError(
-                f"{function}: exceeded its deadline of {self.limits.deadline_seconds:g} s in "
-                f"host function {host_error.function}, which was still running (abandoned)",
-                function,
-                "deadline",
-            )
-        if isinstance(host_error, MemoryLimitExceeded):
-            return InvocationError(f"{function}: {host_error}", function, "memory")
-        if host_error is not None:
-            return InvocationError(
-                f"{function}: a host function raised {type(host_error).__name__}: {host_error}",
-                function,
-                "host-error",
-            )
-        two_borrows = host.explain_two_borrows_trap(str(error))
-        if two_borrows is not None:
-            return InvocationError(f"{function}: trapped: {two_borrows}", function, "trap")
-        message = _trap_message(error)
-        if INTERRUPT_MARKER in str(error):
-            if interrupter.reason == "interrupt":
-                interrupter.interrupt_requested = False
-                return Interrupted()
-            return InvocationError(
-                f"{function}: exceeded its deadline of {self.limits.deadline_seconds:g} s "
-                "and was stopped",
-                function,
-                "deadline",
-            )
-        if "call stack exhausted" in message:
-            return InvocationError(f"{function}: stack overflow (call stack exhausted)", function,
-                                   "stack-overflow")
-        if "unreachable" in message:
-            return InvocationError(
-                f"{function}: trapped: {message} (a guest that cannot grow its memory past the "
-                f"{self.limits.memory_bytes >> 20} MiB limit usually traps this way)",
-                function,
-                "trap",
-            )
-        return InvocationError(f"{function}: trapped: {message}", function, "trap")
-
-    def _func(self, incarnation: Incarnation, info: FunctionInfo) -> DirectFunc:
-        store, instance = incarnation.store, incarnation.instance
-        assert instance is not None
-        parent = instance.get_export_index(store, info.interface) if info.interface else None
-        index = instance.get_export_index(store, info.export_name, parent)
-        found = instance.get_func(store, index) if index is not None else None
-        if found is None:
-            raise InvocationError(
-                f"{incarnation.component.name} has no function {info.golem_name}",
-                info.golem_name,
-                "not-found",
-            )
-        func = DirectFunc(found, store)
-        incarnation.funcs[info.golem_name] = func
-        return func
-
     def _hand_over_to_update(self) -> Any:
         """The running invocation was interrupted for an update: let the update take over the
         partial invocation; it returns the invocation's result (new or old code)."""
@@ -858,19 +612,12 @@ class Worker:
     # -- handles ----------------------------------------------------------------------------
 
     def _register_handle(self, resource: ResourceAny) -> Handle:
-        incarnation = self._calling
-        assert incarnation is not None
-        handle_id = len(incarnation.handles) + 1
-        incarnation.handles[handle_id] = resource
-        return Handle(handle_id)
+        assert self._calling is not None  # lifted inside a call
+        return self._calling.register_handle(resource)
 
     def _resolve_handle(self, handle: Handle) -> ResourceAny:
-        incarnation = self._calling
-        assert incarnation is not None
-        resource = incarnation.handles.get(handle.id)
-        if resource is None:
-            raise ValueTypeError(f"unknown resource handle({handle.id})", "handle", "resource")
-        return resource
+        assert self._calling is not None  # lowered for a call
+        return self._calling.resolve_handle(handle)
 
     # -- instantiation and replay -----------------------------------------------------------
 
@@ -896,7 +643,8 @@ class Worker:
             incarnation.instance = incarnation.linker.instantiate(
                 incarnation.store, incarnation.component.component)
         except wasmtime.WasmtimeError as error:
-            raise self._instantiation_failure(incarnation, error, interrupter) from None
+            raise instantiation_failure(incarnation.component.name, error, interrupter,
+                                            self._recorder, self.limits) from None
         finally:
             interrupter.disarm()
             self._inside.pop(ident, None)
@@ -906,82 +654,7 @@ class Worker:
         if raised is not None:
             raise raised
         if replaying:
-            _check_consumed(recorder, -1, None)
-
-    def _instantiation_failure(self, incarnation: Incarnation, error: Exception,
-                               interrupter: Interrupter) -> BaseException:
-        """What a failed instantiation raises, naming the component."""
-        failure = self._failure("(instantiation)", error, interrupter)
-        if not isinstance(failure, Exception) or isinstance(failure, ReplayDivergence):
-            return failure  # Ctrl-C, SystemExit, or a divergence of the replayed start
-        name = incarnation.component.name
-        kind = failure.kind if isinstance(failure, InvocationError) else "trap"
-        if kind == "deadline":
-            return InvocationError(
-                f"{name}: instantiation (its start functions) ran past the deadline of "
-                f"{self.limits.deadline_seconds:g} s and was stopped",
-                "(instantiation)",
-                "deadline",
-            )
-        reason = (str(failure).removeprefix("(instantiation): ") if kind == "host-error"
-                  else _trap_message(error))
-        return InvocationError(f"{name}: instantiation failed: {reason}", "(instantiation)",
-                               "instantiation")
-
-    def _replay_invocation(self, incarnation: Incarnation, index: int,
-                           group: InvocationGroup) -> None:
-        invocation = group.invocation
-        assert invocation is not None and isinstance(group.outcome, Completed)
-        recorder = self._recorder
-        recorder.replaying = True
-        recorder.pending = deque(group.host_calls)
-        plan, value = self._replay_call(incarnation, index, invocation)
-        _check_consumed(recorder, index, invocation)
-        _compare_result(index, invocation, plan, group.outcome, value)
-
-    def _prepare_replay(self, incarnation: Incarnation, index: int, invocation: Invocation
-                        ) -> tuple[_CallPlan, list[Any]]:
-        """The function and lowered arguments of a recorded invocation, or a divergence."""
-        try:
-            plan = self._plan(incarnation.component, invocation.function)
-        except InvocationError as error:
-            raise _divergence(index, invocation, f"the function no longer exists: {error}") from None
-        args = _replay_args(plan, invocation, index)
-        try:
-            return plan, self._lower(plan, args, incarnation)
-        except InvocationError as error:
-            raise _divergence(index, invocation,
-                              f"its arguments no longer type-check: {error}") from None
-
-    def _replay_call(self, incarnation: Incarnation, index: int, invocation: Invocation,
-                     prepared: tuple[_CallPlan, list[Any]] | None = None) -> tuple[_CallPlan, Any]:
-        plan, lowered = prepared or self._prepare_replay(incarnation, index, invocation)
-        try:
-            return plan, self._call(incarnation, plan, lowered)
-        except ReplayDivergence as error:
-            raise _divergence(index, invocation, str(error), error.expected, error.got) from None
-        except InvocationError as error:
-            if not self._recorder.replaying:
-                raise  # it failed after the replay had caught up: an ordinary failure
-            raise _divergence(index, invocation, f"the replayed call failed: {error}") from None
-
-    def _continue_interrupted(self, incarnation: Incarnation, index: int,
-                              group: InvocationGroup, on_exhausted: Callable[[], None]
-                              ) -> tuple[_CallPlan, Any]:
-        invocation = group.invocation
-        assert invocation is not None
-        recorder = self._recorder
-        recorder.replaying = True
-        recorder.pending = deque(group.host_calls)
-        recorder.on_exhausted = on_exhausted
-        prepared = self._prepare_replay(incarnation, index, invocation)
-        if not recorder.pending:
-            recorder.continue_live()  # nothing recorded: the whole call runs live
-        plan, value = self._replay_call(incarnation, index, invocation, prepared)
-        if recorder.replaying:
-            _check_consumed(recorder, index, invocation)
-            recorder.continue_live()  # the log ran out exactly at the end of the call
-        return plan, value
+            replay.check_consumed(recorder, -1, None)
 
     # -- output -------------------------------------------------------------------------------
 
@@ -998,86 +671,6 @@ class Worker:
         self.oplog.append(Log(stream, data.decode("utf-8", "replace")))
 
 
-def _check_arity(plan: _CallPlan, args: tuple[Any, ...]) -> None:
-    expected = len(plan.info.params)
-    if len(args) != expected:
-        names = ", ".join(f"{n}: {t.wit()}" for n, t in plan.info.params) or "no parameters"
-        raise InvocationError(
-            f"{plan.info.golem_name} takes {expected} argument(s) ({names}), got {len(args)}",
-            plan.info.golem_name,
-            "bad-arguments",
-        )
-
-
-def _replay_args(plan: _CallPlan, invocation: Invocation, index: int) -> tuple[Any, ...]:
-    native = invocation.native
-    if native is not None and native[0] == plan.param_types:
-        return tuple(native[1])
-    if len(invocation.params) != len(plan.info.params):
-        raise _divergence(
-            index,
-            invocation,
-            f"it now takes {len(plan.info.params)} parameter(s), the oplog has "
-            f"{len(invocation.params)}",
-        )
-    try:
-        return tuple(
-            wave_parse(ty, text) for (_, ty), text in zip(plan.info.params, invocation.params)
-        )
-    except HotUpdateError as error:
-        raise _divergence(
-            index, invocation, f"its recorded arguments no longer type-check: {error}"
-        ) from None
-
-
-def _compare_result(
-    index: int, invocation: Invocation, plan: _CallPlan, outcome: Completed, value: Any
-) -> None:
-    result_type = plan.info.result
-    if result_type is None:
-        if outcome.result is not None:
-            raise _divergence(index, invocation, "it no longer returns a result",
-                              outcome.result, "(no result)")
-        return
-    if outcome.native is not None and outcome.native[0] == result_type:
-        if values_equal(result_type, outcome.native[1], value):
-            return
-    elif outcome.result is not None:
-        if wave_encode(result_type, value) == outcome.result:
-            return
-        try:
-            if values_equal(result_type, wave_parse(result_type, outcome.result), value):
-                return
-        except HotUpdateError:
-            pass
-    got = wave_encode(result_type, value)
-    raise _divergence(index, invocation, "the replayed result differs from the recorded one",
-                      outcome.result or "(no result)", got)
-
-
-def _check_consumed(recorder: DurableContext, index: int, invocation: Invocation | None) -> None:
-    if recorder.pending:
-        missing = recorder.pending[0].function
-        how = f"the oplog has host call {missing}, which the code no longer makes"
-        if invocation is None:
-            raise ReplayDivergence(f"instantiation: {how}", expected=missing, got="(no host call)")
-        raise _divergence(index, invocation, how, missing, "(no host call)")
-
-
-def _divergence(
-    index: int, invocation: Invocation, how: str, expected: str = "", got: str = ""
-) -> ReplayDivergence:
-    call = f"{invocation.function}({', '.join(invocation.params)})"
-    detail = f" (expected {expected}, got {got})" if (expected or got) and expected not in how else ""
-    return ReplayDivergence(
-        f"invocation #{index} {call}: {how}{detail}",
-        index=index,
-        function=invocation.function,
-        expected=expected,
-        got=got,
-    )
-
-
 #: Workers not yet collected: closed at interpreter exit (see :func:`_close_open_workers`).
 _OPEN_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
 
@@ -1085,41 +678,10 @@ _OPEN_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
 @atexit.register
 def _close_open_workers() -> None:
     """Close every worker still open when the interpreter exits, while Python still runs:
-    wasmtime's threads let go of each Store's output callbacks (see :func:`_wait_released`),
+    wasmtime's threads let go of each Store's output callbacks (see :func:`~pytest_hotupdate.incarnation.wait_released`),
     and the private stream directories are removed once no Store holds them open (removing
     them before could fail for want of a free file descriptor)."""
     closed = [incarnation for worker in list(_OPEN_WORKERS)
               for incarnation in worker._close_at_exit()]
-    _wait_released(closed)  # once for all of them
+    wait_released(closed)  # once for all of them
     host.remove_stream_directory()  # those that could not be removed when their worker closed
-
-
-def _weak_sink(worker: Worker, method: str) -> Callable[[bytes], None]:
-    """``worker.<method>`` for WASI's output callbacks, without a strong reference: wasmtime-py
-    keeps those callbacks in a module-level table until the Store is gone, and the Store goes
-    with the worker, so a bound method there would keep every worker (and its Store's memory)
-    alive for the life of the process."""
-    ref = weakref.ref(worker)
-
-    def sink(data: bytes) -> None:
-        alive = ref()
-        if alive is not None:
-            getattr(alive, method)(data)
-
-    return sink
-
-
-def _trap_message(error: BaseException) -> str:
-    """The trap reason of a wasmtime error in one line, without the backtrace: the ``wasm
-    trap:`` line, else the first line under ``Caused by:`` (a WASI host function's own
-    message, such as a stream rule the guest broke), else the first line."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith("wasm trap:"):
-            return line
-    if "Caused by:" in lines and lines.index("Caused by:") + 1 < len(lines):
-        return lines[lines.index("Caused by:") + 1]
-    for line in lines:
-        if "trap" in line.lower():
-            return line
-    return lines[0] if lines else type(error).__name__

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate import host
+from pytest_hotupdate.failures import trap_message as _trap_message
 from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.host import SandboxGrants
@@ -20,7 +21,6 @@ from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.runtime import Runtime
 from pytest_hotupdate.values import Err, Ok
-from pytest_hotupdate.worker import _trap_message
 
 BIG = bytes(range(256)) * 1000  # 256,000 bytes: many stream reads and 4096-byte writes
 
