@@ -144,7 +144,7 @@ def replay_histories(
             raise InputError(os.fspath(oplog), reason)
     try:
         from pytest_hotupdate.errors import HotUpdateError
-        from pytest_hotupdate.update import replay_history
+        from pytest_hotupdate.update import replay_history  # the documented name
     except ImportError:
         raise UsageError(HISTORY_UNAVAILABLE) from None
     out = []

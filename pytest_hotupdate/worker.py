@@ -182,9 +182,10 @@ class Worker:
         self._incarnations: weakref.WeakSet[Incarnation] = weakref.WeakSet()
         #: Released by :meth:`close`: the next use rebuilds the worker from its oplog.
         self._closed = False
-        #: An update waiting to take over the running invocation (see update.py).
-        self.pending_interrupt: Callable[[Worker, Any], Any] | None = None
-        #: The target of the automatic update in progress, if any (refuses a duplicate).
+        #: An update waiting to take over the running invocation (:meth:`request_takeover`).
+        self._takeover: Callable[[Worker, Any], Any] | None = None
+        #: The target of the automatic update in progress, if any (update.py refuses a
+        #: duplicate; set through :meth:`claim_automatic_update`).
         self.automatic_update_target: int | None = None
         runtime.ticker.start()
         _OPEN_WORKERS.add(self)
@@ -439,10 +440,24 @@ class Worker:
                 function,
             )
 
-    def interrupt_running(self, requested: bool) -> None:
-        """Ask the running invocation to stop at its next durable host call or epoch tick
-        (``True``), or withdraw that request (``False``)."""
-        self._live.interrupter.interrupt_requested = requested
+    def claim_automatic_update(self, target: int | None) -> None:
+        """Record the target of the automatic update in progress (``None``: it has ended)."""
+        self.automatic_update_target = target
+
+    def request_takeover(self, takeover: Callable[[Worker, Any], Any]) -> bool:
+        """If an invocation is running and no update waits for it yet, ask it to stop at its
+        next durable host call or epoch tick and hand itself to ``takeover(worker, None)``,
+        whose result its caller then gets; whether it was asked."""
+        if self.status != "running" or self._takeover is not None:
+            return False
+        self._takeover = takeover
+        self._live.interrupter.interrupt_requested = True
+        return True
+
+    def withdraw_takeover(self) -> None:
+        """Withdraw a :meth:`request_takeover` the invocation did not act on (it finished)."""
+        self._takeover = None
+        self._live.interrupter.interrupt_requested = False
 
     def switch_to(self, incarnation: Incarnation) -> None:
         """Make ``incarnation`` the live one."""
@@ -604,7 +619,7 @@ class Worker:
     def _hand_over_to_update(self) -> Any:
         """The running invocation was interrupted for an update: let the update take over the
         partial invocation; it returns the invocation's result (new or old code)."""
-        takeover, self.pending_interrupt = self.pending_interrupt, None
+        takeover, self._takeover = self._takeover, None
         if takeover is None:  # pragma: no cover - an interrupt is only requested with a takeover
             raise InvocationError("invocation interrupted without an update", "", "interrupted")
         return takeover(self, None)

@@ -46,7 +46,7 @@ class HistoryReplayItem(pytest.Item):
             raise _HistoryFailed(f"unreadable recorded history: {self.unreadable}")
         if self.against is None:
             pytest.skip(f"no --hotupdate-against revision for component {self.component!r}")
-        from ..update import replay_history
+        from ..replayer import replay_history
 
         try:
             result = replay_history(self.against, self.history,
