@@ -4,10 +4,10 @@ recorded values of the old type must still be read as the new one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ..compat import Direction
-from ..model import Case, Field, OptionType, TypeDef, TypeKey, TypeKind, World, type_text
+from ..model import Case, Field, OptionType, Type, TypeDef, TypeKey, TypeKind, World, type_text
 from ..pairs import member_pairs, renames, type_pairs
 from .base import Change, Context, Rule, Severity, Verdict, iface_path, join
 from .docs import doc_changes
@@ -57,18 +57,16 @@ def type_changes(ctx: Context) -> Iterator[Change]:
         if ctx.docs:
             yield from doc_changes(path, old.docs, new.docs, f"{new.kind.value} {name}")
         if new.kind is TypeKind.ALIAS:
-            d = ctx.types.compare(old.target, new.target)
-            if d is not Direction.SAME:
-                yield Change(
-                    {
-                        Direction.WIDER: "type-alias-widened",
-                        Direction.NARROWER: "type-alias-narrowed",
-                        Direction.CHANGED: "type-alias-changed",
-                    }[d], path,
-                    f"type {name} now stands for {type_text(new.target)} instead of "
-                    f"{type_text(old.target)} ({_DIRECTION_WORDS[d]})",
-                    type_text(old.target), type_text(new.target),
-                )
+            yield from _type_change(
+                ctx, path, old.target, new.target,
+                {
+                    Direction.WIDER: "type-alias-widened",
+                    Direction.NARROWER: "type-alias-narrowed",
+                    Direction.CHANGED: "type-alias-changed",
+                },
+                f"type {name} now stands for {type_text(new.target)} instead of "
+                f"{type_text(old.target)}",
+            )
         elif new.kind is TypeKind.RECORD:
             yield from record_changes(ctx, path, old, new)
         elif new.kind in (TypeKind.VARIANT, TypeKind.ENUM, TypeKind.FLAGS):
@@ -80,6 +78,24 @@ _DIRECTION_WORDS = {
     Direction.NARROWER: "narrower: some old values no longer fit",
     Direction.CHANGED: "incompatible: old values no longer fit",
 }
+
+
+def _type_change(
+    ctx: Context,
+    path: str,
+    old: Type | None,
+    new: Type | None,
+    rule_ids: Mapping[Direction, str],
+    what: str,
+) -> Iterator[Change]:
+    """The change of one type (an alias target, a field's, a case payload's) from ``old`` to
+    ``new``, if it changed: the rule ``rule_ids`` gives for its direction, and ``what``
+    followed by the direction's words as the message."""
+    d = ctx.types.compare(old, new)
+    if d is not Direction.SAME:
+        yield Change(
+            rule_ids[d], path, f"{what} ({_DIRECTION_WORDS[d]})", type_text(old), type_text(new)
+        )
 
 
 def record_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterator[Change]:
@@ -112,18 +128,15 @@ def record_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Itera
             fpath = f"{path} / field {n.name}"
             if ctx.docs:
                 yield from doc_changes(fpath, o.docs, n.docs, f"field {name}.{n.name}")
-            d = ctx.types.compare(o.type, n.type)
-            if d is not Direction.SAME:
-                yield Change(
-                    {
-                        Direction.WIDER: "record-field-type-widened",
-                        Direction.NARROWER: "record-field-type-narrowed",
-                        Direction.CHANGED: "record-field-type-changed",
-                    }[d], fpath,
-                    f"the type of field {n.name} of record {name} changed "
-                    f"({_DIRECTION_WORDS[d]})",
-                    type_text(o.type), type_text(n.type),
-                )
+            yield from _type_change(
+                ctx, fpath, o.type, n.type,
+                {
+                    Direction.WIDER: "record-field-type-widened",
+                    Direction.NARROWER: "record-field-type-narrowed",
+                    Direction.CHANGED: "record-field-type-changed",
+                },
+                f"the type of field {n.name} of record {name} changed",
+            )
         elif o is not None:
             fpath = f"{path} / field {o.name}"
             if o.name in renamed:
@@ -183,18 +196,15 @@ def case_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterato
             if ctx.docs:
                 yield from doc_changes(cpath, o.docs, n.docs, f"{member} {name}.{n.name}")
             if kind is TypeKind.VARIANT:
-                d = ctx.types.compare(o.type, n.type)
-                if d is not Direction.SAME:
-                    yield Change(
-                        {
-                            Direction.WIDER: "variant-case-type-widened",
-                            Direction.NARROWER: "variant-case-type-narrowed",
-                            Direction.CHANGED: "variant-case-type-changed",
-                        }[d], cpath,
-                        f"the payload of case {n.name} of variant {name} changed "
-                        f"({_DIRECTION_WORDS[d]})",
-                        type_text(o.type), type_text(n.type),
-                    )
+                yield from _type_change(
+                    ctx, cpath, o.type, n.type,
+                    {
+                        Direction.WIDER: "variant-case-type-widened",
+                        Direction.NARROWER: "variant-case-type-narrowed",
+                        Direction.CHANGED: "variant-case-type-changed",
+                    },
+                    f"the payload of case {n.name} of variant {name} changed",
+                )
         elif o is not None:
             cpath = f"{path} / {member} {o.name}"
             if o.name in renamed:
