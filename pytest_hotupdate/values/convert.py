@@ -21,9 +21,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import pytest_hotupdate.values.native as native
+import pytest_hotupdate.values.types as wit
+
 from ..errors import ValueTypeError
-from . import native
-from . import types as wit
 from .native import Err, Handle, Mismatch, Ok, Some, Variant
 
 # --- from wasmtime -----------------------------------------------------------------------------

@@ -40,8 +40,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pytest_hotupdate.values.types as wit
+
 from ..errors import ValueTypeError
-from . import types as wit
 
 #: Inclusive ranges of the WIT integer types.
 INT_RANGES: dict[str, tuple[int, int]] = {

@@ -14,8 +14,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest_hotupdate.values.types as wit
+
 from ...errors import ValueTypeError, WaveSyntaxError
-from .. import types as wit
 from ..native import (
     INT_RANGES,
     SURROGATE,

@@ -13,9 +13,10 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest_hotupdate.values.native as native
+import pytest_hotupdate.values.types as wit
+
 from ...errors import ValueTypeError
-from .. import native
-from .. import types as wit
 from ..native import Handle, Mismatch
 from .floats import format_float
 
