@@ -4,7 +4,8 @@ recorded values of the old type must still be read as the new one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from ..compat import Direction
 from ..model import Case, Field, OptionType, Type, TypeDef, TypeKey, TypeKind, World, type_text
@@ -101,19 +102,9 @@ def _type_change(
 def record_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterator[Change]:
     """A record on both sides: fields reordered, renamed, removed, added, or of a changed type."""
     name = new.name
-    pairs = list(member_pairs(old.fields, new.fields))
-    removed = [o for o, n in pairs if n is None and o is not None]
-    added = [n for o, n in pairs if o is None and n is not None]
+    pairs, renamed = _members(ctx, old.fields, new.fields, True)
     old_index = {f.name: i for i, f in enumerate(old.fields)}
     new_index = {f.name: i for i, f in enumerate(new.fields)}
-
-    def same(a: Field, b: Field) -> bool:
-        return (
-            old_index[a.name] == new_index[b.name]
-            and ctx.types.compare(a.type, b.type) is Direction.SAME
-        )
-
-    renamed = {o.name: n for o, n in renames(removed, added, same)}
     renamed_to = {n.name for n in renamed.values()}
     common_old = [f.name for f in old.fields if f.name in new_index]
     common_new = [f.name for f in new.fields if f.name in old_index]
@@ -174,21 +165,7 @@ def case_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterato
     kind = new.kind
     name = new.name
     member = "flag" if kind is TypeKind.FLAGS else "case"
-    pairs = list(member_pairs(old.cases, new.cases))
-    removed = [o for o, n in pairs if n is None and o is not None]
-    added = [n for o, n in pairs if o is None and n is not None]
-    old_index = {c.name: i for i, c in enumerate(old.cases)}
-    new_index = {c.name: i for i, c in enumerate(new.cases)}
-
-    def same(a: Case, b: Case) -> bool:
-        return (
-            old_index[a.name] == new_index[b.name]
-            and ctx.types.compare(a.type, b.type) is Direction.SAME
-        )
-
-    renamed = {} if kind is TypeKind.FLAGS else {
-        o.name: n for o, n in renames(removed, added, same)
-    }
+    pairs, renamed = _members(ctx, old.cases, new.cases, kind is not TypeKind.FLAGS)
     renamed_to = {n.name for n in renamed.values()}
     for o, n in pairs:
         if o is not None and n is not None:
@@ -228,6 +205,32 @@ def case_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterato
                 "old type cannot decode it",
                 None, _case_text(n),
             )
+
+
+_Member = TypeVar("_Member", Field, Case)
+
+
+def _members(
+    ctx: Context, old: Sequence[_Member], new: Sequence[_Member], find_renames: bool
+) -> tuple[list[tuple[_Member | None, _Member | None]], dict[str, _Member]]:
+    """Fields or cases matched by name, and (with ``find_renames``) the renames among the
+    unmatched ones: old name -> new member, for a removed and an added member at the same
+    position with the same type."""
+    pairs = list(member_pairs(old, new))
+    if not find_renames:
+        return pairs, {}
+    removed = [o for o, n in pairs if n is None and o is not None]
+    added = [n for o, n in pairs if o is None and n is not None]
+    old_index = {m.name: i for i, m in enumerate(old)}
+    new_index = {m.name: i for i, m in enumerate(new)}
+
+    def same(a: _Member, b: _Member) -> bool:
+        return (
+            old_index[a.name] == new_index[b.name]
+            and ctx.types.compare(a.type, b.type) is Direction.SAME
+        )
+
+    return pairs, {o.name: n for o, n in renames(removed, added, same)}
 
 
 def _case_text(case: Case) -> str:
