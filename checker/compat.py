@@ -19,9 +19,13 @@ them. Aliases are looked through.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .model import (
+    Case,
+    Field,
     Handle,
     ListType,
     OptionType,
@@ -164,33 +168,46 @@ def compare_defs(pair: TypePair, old: TypeDef, new: TypeDef) -> Direction:
     if old.kind is TypeKind.ALIAS:
         return compare(pair, old.target, new.target)
     if old.kind is TypeKind.RECORD:
-        old_fields = {f.name: f for f in old.fields}
-        new_fields = {f.name: f for f in new.fields}
-        out = Direction.SAME
-        for name, f in old_fields.items():
-            if name in new_fields:
-                out = combine(out, compare(pair, f.type, new_fields[name].type))
-            elif _is_option(pair.old, f.type):
-                # old values may carry it; new values (without it) are still old values
-                out = combine(out, Direction.NARROWER)
-            else:
-                return Direction.CHANGED
-        for name, f in new_fields.items():
-            if name not in old_fields:
-                if _is_option(pair.new, f.type):
-                    out = combine(out, Direction.WIDER)
-                else:
-                    return Direction.CHANGED
-        return out
+        return _compare_members(
+            pair, old.fields, new.fields,
+            # old values may carry a removed option field; new values (without it) are still
+            # old values
+            lambda f: Direction.NARROWER if _is_option(pair.old, f.type) else Direction.CHANGED,
+            lambda f: Direction.WIDER if _is_option(pair.new, f.type) else Direction.CHANGED,
+        )
     # variant, enum, flags: cases by name
-    old_cases = {c.name: c for c in old.cases}
-    new_cases = {c.name: c for c in new.cases}
+    return _compare_members(
+        pair, old.cases, new.cases, lambda c: Direction.NARROWER, lambda c: Direction.WIDER
+    )
+
+
+_Member = TypeVar("_Member", Field, Case)
+
+
+def _compare_members(
+    pair: TypePair,
+    old: Sequence[_Member],
+    new: Sequence[_Member],
+    only_old: Callable[[_Member], Direction],
+    only_new: Callable[[_Member], Direction],
+) -> Direction:
+    """Fields or cases matched by name: the types of those on both sides compared, and the
+    direction ``only_old``/``only_new`` gives for one on a single side (``CHANGED`` ends it)."""
+    old_by_name = {m.name: m for m in old}
+    new_by_name = {m.name: m for m in new}
     out = Direction.SAME
-    for name, c in old_cases.items():
-        if name in new_cases:
-            out = combine(out, compare(pair, c.type, new_cases[name].type))
-        else:
-            out = combine(out, Direction.NARROWER)
-    if any(name not in old_cases for name in new_cases):
-        out = combine(out, Direction.WIDER)
+    for name, m in old_by_name.items():
+        if name in new_by_name:
+            out = combine(out, compare(pair, m.type, new_by_name[name].type))
+            continue
+        one_side = only_old(m)
+        if one_side is Direction.CHANGED:
+            return one_side
+        out = combine(out, one_side)
+    for name, m in new_by_name.items():
+        if name not in old_by_name:
+            one_side = only_new(m)
+            if one_side is Direction.CHANGED:
+                return one_side
+            out = combine(out, one_side)
     return out

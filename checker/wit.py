@@ -27,30 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import tool
+from . import model, tool
 from .errors import InputError, ToolError
-from .model import (
-    Case,
-    Field,
-    Function,
-    FunctionKind,
-    Handle,
-    Interface,
-    ListType,
-    OptionType,
-    OtherType,
-    Param,
-    Prim,
-    Ref,
-    ResultType,
-    TupleType,
-    Type,
-    TypeDef,
-    TypeKey,
-    TypeKind,
-    World,
-    children,
-)
 
 __all__ = ["load_world", "load_worlds", "wasm_tools_executable", "world_from_json"]
 
@@ -202,7 +180,7 @@ def _tool_error(path: str, is_component: bool, stderr: str, returncode: int) -> 
 
 def load_worlds(
     paths: Sequence[str | os.PathLike[str]], world: str | None = None
-) -> list[World]:
+) -> list[model.World]:
     """Read every input (concurrently: one wasm-tools process each); return their models.
 
     Args:
@@ -248,7 +226,7 @@ def load_worlds(
         tool.discard_prefetched()
 
 
-def load_world(path: str | os.PathLike[str], world: str | None = None) -> World:
+def load_world(path: str | os.PathLike[str], world: str | None = None) -> model.World:
     """Read one input; see :func:`load_worlds`."""
     return load_worlds([path], world)[0]
 
@@ -294,8 +272,8 @@ class _Converter:
             if iface.get("name") is not None and pkg_index is not None:
                 pkg, version = _split_version(_name(self.packages[pkg_index]["name"]))
                 self.iface_ids[index] = (f"{pkg}/{_name(iface['name'])}", version)
-        self._keys: dict[int, TypeKey] = {}
-        self._typedefs: dict[TypeKey, TypeDef] = {}
+        self._keys: dict[int, model.TypeKey] = {}
+        self._typedefs: dict[model.TypeKey, model.TypeDef] = {}
 
     # -- identities
 
@@ -307,7 +285,7 @@ class _Converter:
         pkg, version = _split_version(_name(self.packages[pkg_index]["name"]))
         return f"{pkg}/{_name(world['name'])}", version
 
-    def key(self, index: int) -> TypeKey:
+    def key(self, index: int) -> model.TypeKey:
         if index in self._keys:
             return self._keys[index]
         t = self.types[index]
@@ -318,51 +296,51 @@ class _Converter:
             owner_id, version = self.world_owner(owner["world"])
         else:
             owner_id, version = "", None
-        key = TypeKey(owner_id, _name(t.get("name") or f"#{index}"), version)
+        key = model.TypeKey(owner_id, _name(t.get("name") or f"#{index}"), version)
         self._keys[index] = key
         return key
 
     # -- types
 
-    def type(self, ref: Any) -> Type:
+    def type(self, ref: Any) -> model.Type:
         if isinstance(ref, str):
-            return Prim(_name(ref))
+            return model.Prim(_name(ref))
         if not isinstance(ref, int):
             raise ToolError(f"{self.source}: unexpected type reference {ref!r} in wasm-tools output")
         t = self.types[ref]
         if t.get("name") is not None:
-            return Ref(self.key(ref))
+            return model.Ref(self.key(ref))
         return self.structure(t["kind"], ref)
 
-    def structure(self, kind: Any, index: int) -> Type:
+    def structure(self, kind: Any, index: int) -> model.Type:
         if isinstance(kind, str):
-            return OtherType(_name(kind))
+            return model.OtherType(_name(kind))
         (tag, body), = kind.items()
         if tag == "list":
             if isinstance(body, list):  # fixed-size list: [element, size]
-                return OtherType("list", (self.type(body[0]),))
-            return ListType(self.type(body))
+                return model.OtherType("list", (self.type(body[0]),))
+            return model.ListType(self.type(body))
         if tag == "option":
-            return OptionType(self.type(body))
+            return model.OptionType(self.type(body))
         if tag == "result":
             ok, err = body.get("ok"), body.get("err")
-            return ResultType(
+            return model.ResultType(
                 None if ok is None else self.type(ok), None if err is None else self.type(err)
             )
         if tag == "tuple":
-            return TupleType(tuple(self.type(x) for x in body["types"]))
+            return model.TupleType(tuple(self.type(x) for x in body["types"]))
         if tag == "handle":
             (mode, target), = body.items()
-            return Handle(mode, self.key(target))
+            return model.Handle(mode, self.key(target))
         if tag == "type":
             return self.type(body)
         if tag in ("stream", "future"):
-            return OtherType(tag, () if body is None else (self.type(body),))
+            return model.OtherType(tag, () if body is None else (self.type(body),))
         if tag in ("fixed-size-list", "fixed-length-list"):
-            return OtherType("list", (self.type(body[0]),))
-        return OtherType(_name(tag))
+            return model.OtherType("list", (self.type(body[0]),))
+        return model.OtherType(_name(tag))
 
-    def typedef(self, index: int) -> TypeDef:
+    def typedef(self, index: int) -> model.TypeDef:
         key = self.key(index)
         if key in self._typedefs:
             return self._typedefs[key]
@@ -370,34 +348,39 @@ class _Converter:
         kind = t["kind"]
         docs = _docs(t)
         if kind == "resource":
-            td = TypeDef(key, TypeKind.RESOURCE, docs=docs)
+            td = model.TypeDef(key, model.TypeKind.RESOURCE, docs=docs)
         elif isinstance(kind, dict) and "record" in kind:
             fields = tuple(
-                Field(_name(f["name"]), self.type(f["type"]), _docs(f))
+                model.Field(_name(f["name"]), self.type(f["type"]), _docs(f))
                 for f in kind["record"]["fields"]
             )
-            td = TypeDef(key, TypeKind.RECORD, fields=fields, docs=docs)
+            td = model.TypeDef(key, model.TypeKind.RECORD, fields=fields, docs=docs)
         elif isinstance(kind, dict) and "variant" in kind:
             cases = tuple(
-                Case(
+                model.Case(
                     _name(c["name"]), None if c.get("type") is None else self.type(c["type"]),
                     _docs(c),
                 )
                 for c in kind["variant"]["cases"]
             )
-            td = TypeDef(key, TypeKind.VARIANT, cases=cases, docs=docs)
+            td = model.TypeDef(key, model.TypeKind.VARIANT, cases=cases, docs=docs)
         elif isinstance(kind, dict) and "enum" in kind:
-            cases = tuple(Case(_name(c["name"]), None, _docs(c)) for c in kind["enum"]["cases"])
-            td = TypeDef(key, TypeKind.ENUM, cases=cases, docs=docs)
+            cases = tuple(
+                model.Case(_name(c["name"]), None, _docs(c)) for c in kind["enum"]["cases"]
+            )
+            td = model.TypeDef(key, model.TypeKind.ENUM, cases=cases, docs=docs)
         elif isinstance(kind, dict) and "flags" in kind:
-            cases = tuple(Case(_name(c["name"]), None, _docs(c)) for c in kind["flags"]["flags"])
-            td = TypeDef(key, TypeKind.FLAGS, cases=cases, docs=docs)
+            cases = tuple(
+                model.Case(_name(c["name"]), None, _docs(c)) for c in kind["flags"]["flags"]
+            )
+            td = model.TypeDef(key, model.TypeKind.FLAGS, cases=cases, docs=docs)
         else:
-            td = TypeDef(key, TypeKind.ALIAS, target=self.structure(kind, index), docs=docs)
+            target = self.structure(kind, index)
+            td = model.TypeDef(key, model.TypeKind.ALIAS, target=target, docs=docs)
         self._typedefs[key] = td
         return td
 
-    def all_typedefs(self) -> dict[TypeKey, TypeDef]:
+    def all_typedefs(self) -> dict[model.TypeKey, model.TypeDef]:
         for index, t in enumerate(self.types):
             if t.get("name") is not None:
                 self.typedef(index)
@@ -406,30 +389,32 @@ class _Converter:
 
     # -- functions and interfaces
 
-    def function(self, f: dict[str, Any]) -> Function:
+    def function(self, f: dict[str, Any]) -> model.Function:
         raw_kind = f["kind"]
         is_async = False
         resource: str | None = None
         if isinstance(raw_kind, str):
             is_async = raw_kind.startswith("async")
-            kind = FunctionKind.FREESTANDING
+            kind = model.FunctionKind.FREESTANDING
         else:
             (tag, owner), = raw_kind.items()
             is_async = tag.startswith("async")
             tag = tag.removeprefix("async-")
             kind = {
-                "method": FunctionKind.METHOD,
-                "static": FunctionKind.STATIC,
-                "constructor": FunctionKind.CONSTRUCTOR,
-            }.get(tag, FunctionKind.FREESTANDING)
+                "method": model.FunctionKind.METHOD,
+                "static": model.FunctionKind.STATIC,
+                "constructor": model.FunctionKind.CONSTRUCTOR,
+            }.get(tag, model.FunctionKind.FREESTANDING)
             resource = self.key(owner).name
         name = _name(f["name"])
         item = name.split("]", 1)[1] if name.startswith("[") else name
         if resource is not None:
-            item = "new" if kind is FunctionKind.CONSTRUCTOR else item.split(".", 1)[-1]
-        params = tuple(Param(_name(p["name"]), self.type(p["type"])) for p in f.get("params", ()))
+            item = "new" if kind is model.FunctionKind.CONSTRUCTOR else item.split(".", 1)[-1]
+        params = tuple(
+            model.Param(_name(p["name"]), self.type(p["type"])) for p in f.get("params", ())
+        )
         result = f.get("result")
-        return Function(
+        return model.Function(
             name=name,
             kind=kind,
             item=item,
@@ -440,7 +425,7 @@ class _Converter:
             docs=_docs(f),
         )
 
-    def interface(self, index: int, world_key: str) -> Interface:
+    def interface(self, index: int, world_key: str) -> model.Interface:
         iface = self.interfaces[index]
         if index in self.iface_ids:
             iface_id, version = self.iface_ids[index]
@@ -449,13 +434,13 @@ class _Converter:
             self.iface_ids[index] = (iface_id, None)
         type_keys = tuple(self.key(t) for t in iface.get("types", {}).values())
         functions = tuple(self.function(f) for f in iface.get("functions", {}).values())
-        return Interface(iface_id, version, functions, type_keys, _docs(iface))
+        return model.Interface(iface_id, version, functions, type_keys, _docs(iface))
 
     def items(
         self, entries: dict[str, Any], direction: str, skipped: list[str]
-    ) -> tuple[Interface, ...]:
-        out: list[Interface] = []
-        world_funcs: list[Function] = []
+    ) -> tuple[model.Interface, ...]:
+        out: list[model.Interface] = []
+        world_funcs: list[model.Function] = []
         for world_key, item in entries.items():
             if "interface" in item:
                 iface = self.interface(item["interface"]["id"], world_key)
@@ -478,25 +463,25 @@ class _Converter:
             elif "function" in item:
                 world_funcs.append(self.function(item["function"]))
         if world_funcs:
-            out.insert(0, Interface("", None, tuple(world_funcs)))
+            out.insert(0, model.Interface("", None, tuple(world_funcs)))
         return tuple(out)
 
 
-def _check_acyclic(typedefs: dict[TypeKey, TypeDef]) -> None:
+def _check_acyclic(typedefs: dict[model.TypeKey, model.TypeDef]) -> None:
     """Raise ``ValueError`` if a named type contains itself (WIT has no recursive types)."""
-    state: dict[TypeKey, bool] = {}  # False: being visited, True: done
+    state: dict[model.TypeKey, bool] = {}  # False: being visited, True: done
 
-    def refs(td: TypeDef) -> list[TypeKey]:
-        stack: list[Type] = [f.type for f in td.fields]
+    def refs(td: model.TypeDef) -> list[model.TypeKey]:
+        stack: list[model.Type] = [f.type for f in td.fields]
         stack += [c.type for c in td.cases if c.type is not None]
         stack += [td.target] if td.target is not None else []
         out = []
         while stack:
             ty = stack.pop()
-            if isinstance(ty, Ref):
+            if isinstance(ty, model.Ref):
                 out.append(ty.key)
             else:
-                stack.extend(children(ty))
+                stack.extend(model.children(ty))
         return out
 
     for root, root_def in typedefs.items():
@@ -541,7 +526,7 @@ def _pick_world(conv: _Converter, source: str, world: str | None) -> int:
 
 def world_from_json(
     doc: dict[str, Any], source: str, *, is_component: bool = True, world: str | None = None
-) -> World:
+) -> model.World:
     """Build a :class:`World` from ``wasm-tools component wit --json`` output.
 
     Args:
@@ -567,7 +552,7 @@ def world_from_json(
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
         raise ToolError(f"{source}: unexpected wasm-tools JSON ({reason})", source) from None
-    return World(
+    return model.World(
         source=source,
         name=name,
         exports=exports,

@@ -123,39 +123,44 @@ class Log:
 
 
 @dataclass(frozen=True)
-class PendingUpdate:
+class _UpdateEntry:
+    """The fields every update record starts with: the revision, the mode and the time."""
+
+    target_revision: int
+    mode: str
+    at: float
+
+
+@dataclass(frozen=True)
+class PendingUpdate(_UpdateEntry):
     """An update was requested; for a manual update, ``snapshot`` holds the saved state
     (base64) and ``snapshot_mime_type`` its MIME type."""
 
     kind: ClassVar[str] = "pending-update"
-    target_revision: int
-    mode: str
-    at: float
     description: str = ""
     snapshot: str | None = None
     snapshot_mime_type: str | None = None
 
 
 @dataclass(frozen=True)
-class SuccessfulUpdate:
-    """The worker now runs ``target_revision``."""
+class _UpdateOutcome(_UpdateEntry):
+    """An update record that ends an update; ``details`` says how."""
 
-    kind: ClassVar[str] = "successful-update"
-    target_revision: int
-    mode: str
-    at: float
     details: str = ""
 
 
 @dataclass(frozen=True)
-class FailedUpdate:
+class SuccessfulUpdate(_UpdateOutcome):
+    """The worker now runs ``target_revision``."""
+
+    kind: ClassVar[str] = "successful-update"
+
+
+@dataclass(frozen=True)
+class FailedUpdate(_UpdateOutcome):
     """An update failed; the worker stayed on its revision. ``details`` says why."""
 
     kind: ClassVar[str] = "failed-update"
-    target_revision: int
-    mode: str
-    at: float
-    details: str = ""
 
 
 Entry = Invocation | HostCall | Completed | Failed | Log | PendingUpdate | SuccessfulUpdate | FailedUpdate
@@ -218,8 +223,7 @@ def entry_from_dict(data: dict[str, Any], where: str = "", line: int = 0) -> Ent
             raise OplogError(
                 f"{where}:{line}: `pending-update` field `snapshot` is not valid base64",
                 where, line) from None
-    if isinstance(entry, (PendingUpdate, SuccessfulUpdate, FailedUpdate)) \
-            and entry.target_revision < 0:
+    if isinstance(entry, _UpdateEntry) and entry.target_revision < 0:
         raise OplogError(
             f"{where}:{line}: `{entry.kind}` field `target_revision` must be >= 0, got "
             f"{entry.target_revision}", where, line)

@@ -22,26 +22,8 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from .names import unversioned
-from .values import (
-    INT_RANGES,
-    EnumType,
-    Err,
-    FlagsType,
-    Handle,
-    HandleType,
-    ListType,
-    Ok,
-    OptionType,
-    Prim,
-    RecordType,
-    ResultType,
-    Some,
-    TupleType,
-    Variant,
-    VariantType,
-    WitType,
-    wave_encode,
-)
+from .values import INT_RANGES, Err, Handle, Ok, Some, Variant, wave_encode
+from .values import types as wit
 
 if TYPE_CHECKING:
     from .component import FunctionInfo, LoadedComponent
@@ -63,7 +45,7 @@ def _f64_from_bits(bits: int) -> float:
     return float(struct.unpack("<d", struct.pack("<Q", bits))[0])
 
 
-def values(ty: WitType | None, *, max_size: int = 4) -> st.SearchStrategy[Any]:
+def values(ty: wit.WitType | None, *, max_size: int = 4) -> st.SearchStrategy[Any]:
     """A strategy for native values of ``ty`` (``None`` -> the unit value ``None``).
 
     Floats cover every bit pattern (NaNs, infinities, subnormals, -0); ``f32`` values are exactly
@@ -71,37 +53,37 @@ def values(ty: WitType | None, *, max_size: int = 4) -> st.SearchStrategy[Any]:
     """
     if ty is None:
         return st.none()
-    if isinstance(ty, Prim):
+    if isinstance(ty, wit.Prim):
         return _prim(ty.kind, max_size)
-    if isinstance(ty, ListType):
-        if ty.element == Prim("u8"):
+    if isinstance(ty, wit.ListType):
+        if ty.element == wit.Prim("u8"):
             return st.binary(max_size=max_size)
         return st.lists(values(ty.element, max_size=max_size), max_size=max_size)
-    if isinstance(ty, TupleType):
+    if isinstance(ty, wit.TupleType):
         return st.tuples(*(values(t, max_size=max_size) for t in ty.elements))
-    if isinstance(ty, RecordType):
+    if isinstance(ty, wit.RecordType):
         return st.fixed_dictionaries({n: values(t, max_size=max_size) for n, t in ty.fields})
-    if isinstance(ty, VariantType):
+    if isinstance(ty, wit.VariantType):
         return st.one_of(*(
             st.just(Variant(name)) if payload is None
             else values(payload, max_size=max_size).map(functools.partial(Variant, name))
             for name, payload in ty.cases
         ))
-    if isinstance(ty, EnumType):
+    if isinstance(ty, wit.EnumType):
         return st.sampled_from(ty.cases)
-    if isinstance(ty, FlagsType):
+    if isinstance(ty, wit.FlagsType):
         if not ty.names:
             return st.just(frozenset())
         return st.frozensets(st.sampled_from(ty.names))
-    if isinstance(ty, OptionType):
+    if isinstance(ty, wit.OptionType):
         inner = values(ty.payload, max_size=max_size)
-        if isinstance(ty.payload, OptionType):
+        if isinstance(ty.payload, wit.OptionType):
             inner = inner.map(Some)
         return st.one_of(st.none(), inner)
-    if isinstance(ty, ResultType):
+    if isinstance(ty, wit.ResultType):
         return st.one_of(values(ty.ok, max_size=max_size).map(Ok),
                          values(ty.err, max_size=max_size).map(Err))
-    if isinstance(ty, HandleType):
+    if isinstance(ty, wit.HandleType):
         return st.integers(1, 2**32).map(Handle)
     raise TypeError(f"no strategy for WIT type {ty!r}")
 
@@ -136,7 +118,7 @@ class Call:
     #: Native arguments, one per parameter.
     args: tuple[Any, ...] = ()
     #: The parameter types (for the WAVE form).
-    param_types: tuple[WitType, ...] = field(default=(), compare=False)
+    param_types: tuple[wit.WitType, ...] = field(default=(), compare=False)
 
     def invoke(self, worker: Worker) -> Any:
         """Invoke the call on ``worker``; return its native result."""
@@ -208,7 +190,7 @@ def _arguments(info: FunctionInfo, custom: Any, max_size: int) -> st.SearchStrat
     if custom is not None:
         return custom.map(tuple) if isinstance(custom, st.SearchStrategy) else st.just(tuple(custom))
     return st.tuples(*(
-        st.integers(0, 3).map(_HandleRef) if isinstance(ty, HandleType)
+        st.integers(0, 3).map(_HandleRef) if isinstance(ty, wit.HandleType)
         else values(ty, max_size=max_size)
         for _, ty in info.params
     ))
@@ -231,7 +213,7 @@ def _resolve_handles(calls: list[tuple[FunctionInfo, tuple[Any, ...]]]) -> list[
             args = tuple(Handle(a.pick % handles + 1) if isinstance(a, _HandleRef) else a
                          for a in args)
         history.append(Call(info.golem_name, args, tuple(ty for _, ty in info.params)))
-        if isinstance(info.result, HandleType):
+        if isinstance(info.result, wit.HandleType):
             handles += 1
     return history
 

@@ -4,10 +4,11 @@ recorded values of the old type must still be read as the new one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from ..compat import Direction
-from ..model import Case, Field, OptionType, TypeDef, TypeKey, TypeKind, World, type_text
+from ..model import Case, Field, OptionType, Type, TypeDef, TypeKey, TypeKind, World, type_text
 from ..pairs import member_pairs, renames, type_pairs
 from .base import Change, Context, Rule, Severity, Verdict, iface_path, join
 from .docs import doc_changes
@@ -57,18 +58,16 @@ def type_changes(ctx: Context) -> Iterator[Change]:
         if ctx.docs:
             yield from doc_changes(path, old.docs, new.docs, f"{new.kind.value} {name}")
         if new.kind is TypeKind.ALIAS:
-            d = ctx.types.compare(old.target, new.target)
-            if d is not Direction.SAME:
-                yield Change(
-                    {
-                        Direction.WIDER: "type-alias-widened",
-                        Direction.NARROWER: "type-alias-narrowed",
-                        Direction.CHANGED: "type-alias-changed",
-                    }[d], path,
-                    f"type {name} now stands for {type_text(new.target)} instead of "
-                    f"{type_text(old.target)} ({_DIRECTION_WORDS[d]})",
-                    type_text(old.target), type_text(new.target),
-                )
+            yield from _type_change(
+                ctx, path, old.target, new.target,
+                {
+                    Direction.WIDER: "type-alias-widened",
+                    Direction.NARROWER: "type-alias-narrowed",
+                    Direction.CHANGED: "type-alias-changed",
+                },
+                f"type {name} now stands for {type_text(new.target)} instead of "
+                f"{type_text(old.target)}",
+            )
         elif new.kind is TypeKind.RECORD:
             yield from record_changes(ctx, path, old, new)
         elif new.kind in (TypeKind.VARIANT, TypeKind.ENUM, TypeKind.FLAGS):
@@ -82,22 +81,30 @@ _DIRECTION_WORDS = {
 }
 
 
+def _type_change(
+    ctx: Context,
+    path: str,
+    old: Type | None,
+    new: Type | None,
+    rule_ids: Mapping[Direction, str],
+    what: str,
+) -> Iterator[Change]:
+    """The change of one type (an alias target, a field's, a case payload's) from ``old`` to
+    ``new``, if it changed: the rule ``rule_ids`` gives for its direction, and ``what``
+    followed by the direction's words as the message."""
+    d = ctx.types.compare(old, new)
+    if d is not Direction.SAME:
+        yield Change(
+            rule_ids[d], path, f"{what} ({_DIRECTION_WORDS[d]})", type_text(old), type_text(new)
+        )
+
+
 def record_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterator[Change]:
     """A record on both sides: fields reordered, renamed, removed, added, or of a changed type."""
     name = new.name
-    pairs = list(member_pairs(old.fields, new.fields))
-    removed = [o for o, n in pairs if n is None and o is not None]
-    added = [n for o, n in pairs if o is None and n is not None]
+    pairs, renamed = _members(ctx, old.fields, new.fields, True)
     old_index = {f.name: i for i, f in enumerate(old.fields)}
     new_index = {f.name: i for i, f in enumerate(new.fields)}
-
-    def same(a: Field, b: Field) -> bool:
-        return (
-            old_index[a.name] == new_index[b.name]
-            and ctx.types.compare(a.type, b.type) is Direction.SAME
-        )
-
-    renamed = {o.name: n for o, n in renames(removed, added, same)}
     renamed_to = {n.name for n in renamed.values()}
     common_old = [f.name for f in old.fields if f.name in new_index]
     common_new = [f.name for f in new.fields if f.name in old_index]
@@ -112,18 +119,15 @@ def record_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Itera
             fpath = f"{path} / field {n.name}"
             if ctx.docs:
                 yield from doc_changes(fpath, o.docs, n.docs, f"field {name}.{n.name}")
-            d = ctx.types.compare(o.type, n.type)
-            if d is not Direction.SAME:
-                yield Change(
-                    {
-                        Direction.WIDER: "record-field-type-widened",
-                        Direction.NARROWER: "record-field-type-narrowed",
-                        Direction.CHANGED: "record-field-type-changed",
-                    }[d], fpath,
-                    f"the type of field {n.name} of record {name} changed "
-                    f"({_DIRECTION_WORDS[d]})",
-                    type_text(o.type), type_text(n.type),
-                )
+            yield from _type_change(
+                ctx, fpath, o.type, n.type,
+                {
+                    Direction.WIDER: "record-field-type-widened",
+                    Direction.NARROWER: "record-field-type-narrowed",
+                    Direction.CHANGED: "record-field-type-changed",
+                },
+                f"the type of field {n.name} of record {name} changed",
+            )
         elif o is not None:
             fpath = f"{path} / field {o.name}"
             if o.name in renamed:
@@ -161,21 +165,7 @@ def case_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterato
     kind = new.kind
     name = new.name
     member = "flag" if kind is TypeKind.FLAGS else "case"
-    pairs = list(member_pairs(old.cases, new.cases))
-    removed = [o for o, n in pairs if n is None and o is not None]
-    added = [n for o, n in pairs if o is None and n is not None]
-    old_index = {c.name: i for i, c in enumerate(old.cases)}
-    new_index = {c.name: i for i, c in enumerate(new.cases)}
-
-    def same(a: Case, b: Case) -> bool:
-        return (
-            old_index[a.name] == new_index[b.name]
-            and ctx.types.compare(a.type, b.type) is Direction.SAME
-        )
-
-    renamed = {} if kind is TypeKind.FLAGS else {
-        o.name: n for o, n in renames(removed, added, same)
-    }
+    pairs, renamed = _members(ctx, old.cases, new.cases, kind is not TypeKind.FLAGS)
     renamed_to = {n.name for n in renamed.values()}
     for o, n in pairs:
         if o is not None and n is not None:
@@ -183,18 +173,15 @@ def case_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterato
             if ctx.docs:
                 yield from doc_changes(cpath, o.docs, n.docs, f"{member} {name}.{n.name}")
             if kind is TypeKind.VARIANT:
-                d = ctx.types.compare(o.type, n.type)
-                if d is not Direction.SAME:
-                    yield Change(
-                        {
-                            Direction.WIDER: "variant-case-type-widened",
-                            Direction.NARROWER: "variant-case-type-narrowed",
-                            Direction.CHANGED: "variant-case-type-changed",
-                        }[d], cpath,
-                        f"the payload of case {n.name} of variant {name} changed "
-                        f"({_DIRECTION_WORDS[d]})",
-                        type_text(o.type), type_text(n.type),
-                    )
+                yield from _type_change(
+                    ctx, cpath, o.type, n.type,
+                    {
+                        Direction.WIDER: "variant-case-type-widened",
+                        Direction.NARROWER: "variant-case-type-narrowed",
+                        Direction.CHANGED: "variant-case-type-changed",
+                    },
+                    f"the payload of case {n.name} of variant {name} changed",
+                )
         elif o is not None:
             cpath = f"{path} / {member} {o.name}"
             if o.name in renamed:
@@ -218,6 +205,32 @@ def case_changes(ctx: Context, path: str, old: TypeDef, new: TypeDef) -> Iterato
                 "old type cannot decode it",
                 None, _case_text(n),
             )
+
+
+_Member = TypeVar("_Member", Field, Case)
+
+
+def _members(
+    ctx: Context, old: Sequence[_Member], new: Sequence[_Member], find_renames: bool
+) -> tuple[list[tuple[_Member | None, _Member | None]], dict[str, _Member]]:
+    """Fields or cases matched by name, and (with ``find_renames``) the renames among the
+    unmatched ones: old name -> new member, for a removed and an added member at the same
+    position with the same type."""
+    pairs = list(member_pairs(old, new))
+    if not find_renames:
+        return pairs, {}
+    removed = [o for o, n in pairs if n is None and o is not None]
+    added = [n for o, n in pairs if o is None and n is not None]
+    old_index = {m.name: i for i, m in enumerate(old)}
+    new_index = {m.name: i for i, m in enumerate(new)}
+
+    def same(a: _Member, b: _Member) -> bool:
+        return (
+            old_index[a.name] == new_index[b.name]
+            and ctx.types.compare(a.type, b.type) is Direction.SAME
+        )
+
+    return pairs, {o.name: n for o, n in renames(removed, added, same)}
 
 
 def _case_text(case: Case) -> str:

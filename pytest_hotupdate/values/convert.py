@@ -21,38 +21,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import pytest_hotupdate.values.native as native
+import pytest_hotupdate.values.types as wit
+
 from ..errors import ValueTypeError
-from .native import (
-    INT_RANGES,
-    PRIM_LOWER,
-    Err,
-    Handle,
-    Mismatch,
-    Ok,
-    Some,
-    Variant,
-    lower_bytes,
-    root_label,
-    show_got,
-    show_value,
-    to_value_error,
-    value_mismatch,
-)
-from .types import (
-    PRIM_U8,
-    EnumType,
-    FlagsType,
-    HandleType,
-    ListType,
-    OptionType,
-    Prim,
-    RecordType,
-    ResultType,
-    TupleType,
-    VariantType,
-    WitType,
-    variant_cases,
-)
+from .native import Err, Handle, Mismatch, Ok, Some, Variant
 
 # --- from wasmtime -----------------------------------------------------------------------------
 
@@ -64,7 +37,7 @@ def _wc() -> Any:
     return component
 
 
-def from_valtype(vt: Any) -> WitType:
+def from_valtype(vt: Any) -> wit.WitType:
     """Convert a ``wasmtime.component`` ``ValType`` into a :class:`WitType`.
 
     Resource handles become :class:`HandleType` named ``"resource"`` (wasmtime types are
@@ -77,32 +50,32 @@ def from_valtype(vt: Any) -> WitType:
         (wc.F64, "f64"), (wc.Char, "char"), (wc.String, "string"),
     ):
         if isinstance(vt, cls):
-            return Prim(kind)
+            return wit.Prim(kind)
     if isinstance(vt, wc.ListType):
-        return ListType(from_valtype(vt.element))
+        return wit.ListType(from_valtype(vt.element))
     if isinstance(vt, wc.TupleType):
-        return TupleType(tuple(from_valtype(e) for e in vt.elements))
+        return wit.TupleType(tuple(from_valtype(e) for e in vt.elements))
     if isinstance(vt, wc.RecordType):
-        return RecordType(tuple((n, from_valtype(t)) for n, t in vt.fields))
+        return wit.RecordType(tuple((n, from_valtype(t)) for n, t in vt.fields))
     if isinstance(vt, wc.VariantType):
-        return VariantType(
+        return wit.VariantType(
             tuple((n, None if t is None else from_valtype(t)) for n, t in vt.cases)
         )
     if isinstance(vt, wc.EnumType):
-        return EnumType(tuple(vt.names))
+        return wit.EnumType(tuple(vt.names))
     if isinstance(vt, wc.FlagsType):
-        return FlagsType(tuple(vt.names))
+        return wit.FlagsType(tuple(vt.names))
     if isinstance(vt, wc.OptionType):
-        return OptionType(from_valtype(vt.payload))
+        return wit.OptionType(from_valtype(vt.payload))
     if isinstance(vt, wc.ResultType):
         ok, err = vt.ok, vt.err
-        return ResultType(
+        return wit.ResultType(
             None if ok is None else from_valtype(ok), None if err is None else from_valtype(err)
         )
     if isinstance(vt, wc.OwnType):
-        return HandleType(True, "resource")
+        return wit.HandleType(True, "resource")
     if isinstance(vt, wc.BorrowType):
-        return HandleType(False, "resource")
+        return wit.HandleType(False, "resource")
     if isinstance(vt, wc.FutureType):
         name = "future"
     elif isinstance(vt, wc.StreamType):
@@ -114,7 +87,9 @@ def from_valtype(vt: Any) -> WitType:
     raise ValueTypeError(f"unsupported WIT type {name}", expected=name)
 
 
-def func_signature(func_type: Any) -> tuple[tuple[tuple[str, WitType], ...], WitType | None]:
+def func_signature(
+    func_type: Any,
+) -> tuple[tuple[tuple[str, wit.WitType], ...], wit.WitType | None]:
     """``(params, result)`` of a wasmtime ``FuncType``: named parameter types and the result type
     (``None`` when the function returns nothing)."""
     params = tuple((n, from_valtype(t)) for n, t in func_type.params)
@@ -128,41 +103,41 @@ def func_signature(func_type: Any) -> tuple[tuple[tuple[str, WitType], ...], Wit
 
 _PRIM_CLASS: dict[str, type] = {
     "bool": bool, "char": str, "string": str, "f32": float, "f64": float,
-    **{k: int for k in INT_RANGES},
+    **{k: int for k in native.INT_RANGES},
 }
 
 
 @functools.lru_cache(maxsize=4096)
-def _wt_classes(ty: WitType) -> frozenset[type]:
+def _wt_classes(ty: wit.WitType) -> frozenset[type]:
     """The classes wasmtime-py's ``add_classes`` reports for ``ty`` (``object`` for no payload)."""
     wc = _wc()
-    if isinstance(ty, Prim):
+    if isinstance(ty, wit.Prim):
         return frozenset({_PRIM_CLASS[ty.kind]})
-    if isinstance(ty, ListType):
-        return frozenset({bytes if ty.element == PRIM_U8 else list})
-    if isinstance(ty, TupleType):
+    if isinstance(ty, wit.ListType):
+        return frozenset({bytes if ty.element == wit.PRIM_U8 else list})
+    if isinstance(ty, wit.TupleType):
         return frozenset({tuple})
-    if isinstance(ty, RecordType):
+    if isinstance(ty, wit.RecordType):
         return frozenset({wc.Record})
-    if isinstance(ty, EnumType):
+    if isinstance(ty, wit.EnumType):
         return frozenset({str})
-    if isinstance(ty, FlagsType):
+    if isinstance(ty, wit.FlagsType):
         return frozenset({set})
-    if isinstance(ty, HandleType):
+    if isinstance(ty, wit.HandleType):
         return frozenset({wc.ResourceAny, wc.ResourceHost})
     if _wt_tagged(ty):
         return frozenset({wc.Variant})
     out: set[type] = set()
-    for _, t in variant_cases(ty):
+    for _, t in wit.variant_cases(ty):
         out |= {object} if t is None else _wt_classes(t)
     return frozenset(out)
 
 
 @functools.lru_cache(maxsize=4096)
-def _wt_tagged(ty: WitType) -> bool:
+def _wt_tagged(ty: wit.WitType) -> bool:
     """Whether wasmtime-py represents this variant/option/result as a tagged ``Variant``."""
     seen: set[type] = set()
-    for _, t in variant_cases(ty):
+    for _, t in wit.variant_cases(ty):
         case = {object} if t is None else set(_wt_classes(t))
         if case & seen:
             return True
@@ -170,7 +145,7 @@ def _wt_tagged(ty: WitType) -> bool:
     return False
 
 
-def _lift_classes(ty: WitType | None) -> frozenset[type]:
+def _lift_classes(ty: wit.WitType | None) -> frozenset[type]:
     """Exact Python types that wasmtime-py's ``convert_from_c`` can return for ``ty``."""
     if ty is None:
         return frozenset({type(None)})
@@ -180,10 +155,10 @@ def _lift_classes(ty: WitType | None) -> frozenset[type]:
     )
 
 
-def _stealers(ty: WitType) -> list[tuple[tuple[str, tuple[type, ...]], ...]]:
+def _stealers(ty: wit.WitType) -> list[tuple[tuple[str, tuple[type, ...]], ...]]:
     """For each case of an untagged variant-like type: the earlier cases wasmtime-py's
     ``isinstance`` test would pick instead for some payload value of this case."""
-    cases = variant_cases(ty)
+    cases = wit.variant_cases(ty)
     out: list[tuple[tuple[str, tuple[type, ...]], ...]] = []
     for j, (_, tj) in enumerate(cases):
         cls_j = _wt_classes(tj) if tj is not None else frozenset({object})
@@ -198,20 +173,20 @@ def _stealers(ty: WitType) -> list[tuple[tuple[str, tuple[type, ...]], ...]]:
     return out
 
 
-def _contains_handle(ty: WitType | None) -> bool:
-    if ty is None or isinstance(ty, (Prim, EnumType, FlagsType)):
+def _contains_handle(ty: wit.WitType | None) -> bool:
+    if ty is None or isinstance(ty, (wit.Prim, wit.EnumType, wit.FlagsType)):
         return False
-    if isinstance(ty, HandleType):
+    if isinstance(ty, wit.HandleType):
         return True
-    if isinstance(ty, (ListType,)):
+    if isinstance(ty, (wit.ListType,)):
         return _contains_handle(ty.element)
-    if isinstance(ty, OptionType):
+    if isinstance(ty, wit.OptionType):
         return _contains_handle(ty.payload)
-    if isinstance(ty, TupleType):
+    if isinstance(ty, wit.TupleType):
         return any(_contains_handle(t) for t in ty.elements)
-    if isinstance(ty, RecordType):
+    if isinstance(ty, wit.RecordType):
         return any(_contains_handle(t) for _, t in ty.fields)
-    return any(_contains_handle(t) for _, t in variant_cases(ty))
+    return any(_contains_handle(t) for _, t in wit.variant_cases(ty))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,22 +195,22 @@ def _contains_handle(ty: WitType | None) -> bool:
 
 
 def _build_lower(
-    ty: WitType, resolve: Callable[[Handle], Any] | None, checks: bool = True
+    ty: wit.WitType, resolve: Callable[[Handle], Any] | None, checks: bool = True
 ) -> Callable[[Any], Any]:
     """The lowering closure; ``checks`` adds the wasmtime-py case-matching check."""
     wc = _wc()
     w = ty.wit()
-    if isinstance(ty, Prim):
-        return PRIM_LOWER[ty.kind]
+    if isinstance(ty, wit.Prim):
+        return native.PRIM_LOWER[ty.kind]
 
-    if isinstance(ty, ListType):
-        if ty.element == PRIM_U8:
-            return lower_bytes
+    if isinstance(ty, wit.ListType):
+        if ty.element == wit.PRIM_U8:
+            return native.lower_bytes
         el = _build_lower(ty.element, resolve, checks)
 
         def low_list(v: Any) -> Any:
             if type(v) is not list and not isinstance(v, (list, tuple)):
-                raise value_mismatch(ty, v)
+                raise native.value_mismatch(ty, v)
             out: list[Any] = []
             app = out.append
             try:
@@ -248,29 +223,17 @@ def _build_lower(
 
         return low_list
 
-    if isinstance(ty, TupleType):
+    if isinstance(ty, wit.TupleType):
         els = [_build_lower(t, resolve, checks) for t in ty.elements]
-        n = len(els)
 
         def low_tuple(v: Any) -> Any:
-            if not isinstance(v, (tuple, list)):
-                raise value_mismatch(ty, v)
-            if len(v) != n:
-                raise Mismatch(w, f"expected {w} ({n} elements), got {len(v)} elements")
-            out: list[Any] = []
-            try:
-                for f, x in zip(els, v):
-                    out.append(f(x))
-            except Mismatch as b:
-                b.segs.append(f"[{len(out)}]")
-                raise
-            return tuple(out)
+            return tuple(native.tuple_items(ty, w, els, v))
 
         return low_tuple
 
-    if isinstance(ty, RecordType):
+    if isinstance(ty, wit.RecordType):
         fields = [
-            (name, _build_lower(t, resolve, checks), isinstance(t, OptionType))
+            (name, _build_lower(t, resolve, checks), isinstance(t, wit.OptionType))
             for name, t in ty.fields
         ]
         names = frozenset(name for name, _ in ty.fields)
@@ -278,7 +241,7 @@ def _build_lower(
 
         def low_record(v: Any) -> Any:
             if not isinstance(v, dict):
-                raise value_mismatch(ty, v)
+                raise native.value_mismatch(ty, v)
             r = Record()
             d = r.__dict__
             present = 0
@@ -295,25 +258,24 @@ def _build_lower(
                 else:
                     raise Mismatch(w, f"missing field `{name}` (expected {w})")
             if present != len(v):
-                extra = sorted(repr(k) for k in v if k not in names)
-                raise Mismatch(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
+                raise native.unknown_fields(w, v, names)
             return r
 
         return low_record
 
-    if isinstance(ty, EnumType):
+    if isinstance(ty, wit.EnumType):
         cases = frozenset(ty.cases)
 
         def low_enum(v: Any) -> Any:
             if type(v) is str and v in cases:
                 return v
             if isinstance(v, str):
-                raise Mismatch(w, f"unknown case {show_value(v)} (expected {w})")
-            raise value_mismatch(ty, v)
+                raise Mismatch(w, f"unknown case {native.show_value(v)} (expected {w})")
+            raise native.value_mismatch(ty, v)
 
         return low_enum
 
-    if isinstance(ty, FlagsType):
+    if isinstance(ty, wit.FlagsType):
         flag_names = frozenset(ty.names)
 
         def low_flags(v: Any) -> Any:
@@ -321,26 +283,26 @@ def _build_lower(
                 s = set(v)
                 if s <= flag_names:
                     return s
-                bad = sorted(show_value(x) for x in s - flag_names)
+                bad = sorted(native.show_value(x) for x in s - flag_names)
                 raise Mismatch(w, f"unknown flag(s) {', '.join(bad)} (expected {w})")
-            raise value_mismatch(ty, v)
+            raise native.value_mismatch(ty, v)
 
         return low_flags
 
-    if isinstance(ty, HandleType):
+    if isinstance(ty, wit.HandleType):
         handle_classes = (wc.ResourceAny, wc.ResourceHost)
 
         def low_handle(v: Any) -> Any:
             if type(v) is Handle:
                 if resolve is None:
-                    raise Mismatch(w, f"cannot pass {show_value(v)}: no handle table given")
+                    raise Mismatch(w, f"cannot pass {native.show_value(v)}: no handle table given")
                 try:
                     return resolve(v)
                 except LookupError:
                     raise Mismatch(w, f"unknown resource handle({v.id})") from None
             if isinstance(v, handle_classes):
                 return v
-            raise value_mismatch(ty, v)
+            raise native.value_mismatch(ty, v)
 
         return low_handle
 
@@ -354,95 +316,63 @@ def _build_lower(
             if isinstance(p, classes):
                 raise Mismatch(
                     w,
-                    f"wasmtime-py cannot pass case `{name}` of {w} with payload {show_value(p)}: "
-                    f"it would be read as case `{other}`",
+                    f"wasmtime-py cannot pass case `{name}` of {w} with payload "
+                    f"{native.show_value(p)}: it would be read as case `{other}`",
                 )
 
-    if isinstance(ty, OptionType):
+    def low_case(idx: int, name: str, f: Callable[[Any], Any] | None, payload: Any) -> Any:
+        """Case ``idx`` (``name``) with the native ``payload``, lowered by ``f``."""
+        if f is None:
+            return WtVariant(name) if tagged else None
+        try:
+            p = f(payload)
+        except Mismatch as b:
+            b.segs.append(f"({name})")
+            raise
+        if tagged:
+            return WtVariant(name, p)
+        if stealers and stealers[idx]:
+            check_steal(idx, name, p)
+        return p
+
+    if isinstance(ty, wit.OptionType):
         payload = _build_lower(ty.payload, resolve, checks)
-        nested = isinstance(ty.payload, OptionType)
+        nested = isinstance(ty.payload, wit.OptionType)
 
         def low_option(v: Any) -> Any:
             if v is None:
                 return WtVariant("none") if tagged else None
-            if type(v) is Some:
-                x = v.value
-            elif nested:
-                raise Mismatch(w, f"expected {w} (None or Some(...)), got {show_got(v)}")
-            else:
-                x = v
-            p = payload(x)
+            p = payload(native.option_present(w, nested, v))
             return WtVariant("some", p) if tagged else p
 
         return low_option
 
-    if isinstance(ty, ResultType):
+    if isinstance(ty, wit.ResultType):
         ok_low = None if ty.ok is None else _build_lower(ty.ok, resolve, checks)
         err_low = None if ty.err is None else _build_lower(ty.err, resolve, checks)
-        err_steals = bool(stealers and stealers[1])
 
         def low_result(v: Any) -> Any:
-            t = type(v)
-            if t is Ok:
-                name, f = "ok", ok_low
-            elif t is Err:
-                name, f = "err", err_low
-            else:
-                raise Mismatch(w, f"expected {w} (Ok(...) or Err(...)), got {show_got(v)}")
-            if f is None:
-                if v.value is not None:
-                    raise Mismatch(
-                        w, f"unexpected payload for `{name}` of {w}: {show_value(v.value)}"
-                    )
-                return WtVariant(name) if tagged else None
-            try:
-                p = f(v.value)
-            except Mismatch as b:
-                b.segs.append(f"({name})")
-                raise
-            if tagged:
-                return WtVariant(name, p)
-            if err_steals and name == "err":
-                check_steal(1, name, p)
-            return p
+            name, f = native.result_case(w, v, ok_low, err_low)
+            return low_case(0 if name == "ok" else 1, name, f, v.value)
 
         return low_result
 
-    assert isinstance(ty, VariantType)
-    case_map: dict[str, tuple[int, Callable[[Any], Any] | None]] = {}
-    for idx, (name, t) in enumerate(ty.cases):
-        case_map[name] = (idx, None if t is None else _build_lower(t, resolve, checks))
+    assert isinstance(ty, wit.VariantType)
+    case_map = {
+        name: None if t is None else _build_lower(t, resolve, checks) for name, t in ty.cases
+    }
+    case_index = {name: idx for idx, (name, _) in enumerate(ty.cases)}
 
     def low_variant(v: Any) -> Any:
-        if type(v) is not Variant:
-            raise Mismatch(w, f"expected {w} (a Variant), got {show_got(v)}")
-        c = case_map.get(v.case)
-        if c is None:
-            raise Mismatch(w, f"unknown case {show_value(v.case)} (expected {w})")
-        idx, f = c
-        if f is None:
-            if v.payload is not None:
-                raise Mismatch(
-                    w, f"unexpected payload for case `{v.case}`: {show_value(v.payload)}"
-                )
-            return WtVariant(v.case) if tagged else None
-        try:
-            p = f(v.payload)
-        except Mismatch as b:
-            b.segs.append(f"({v.case})")
-            raise
-        if tagged:
-            return WtVariant(v.case, p)
-        if stealers and stealers[idx]:
-            check_steal(idx, v.case, p)
-        return p
+        f = native.variant_case(w, v, case_map)
+        return low_case(case_index[v.case], v.case, f, v.payload)
 
     return low_variant
 
 
 @functools.lru_cache(maxsize=2048)
 def _cached_lowerer(
-    ty: WitType, label: str, resolve: Callable[[Handle], Any] | None, checks: bool = True
+    ty: wit.WitType, label: str, resolve: Callable[[Handle], Any] | None, checks: bool = True
 ) -> Callable[[Any], Any]:
     inner = _build_lower(ty, resolve, checks)
 
@@ -450,13 +380,13 @@ def _cached_lowerer(
         try:
             return inner(value)
         except Mismatch as b:
-            raise to_value_error(b, label, label) from None
+            raise native.to_value_error(b, label, label) from None
 
     return lower
 
 
 def lowerer(
-    ty: WitType,
+    ty: wit.WitType,
     name: str = "",
     resolve_handle: Callable[[Handle], Any] | None = None,
     *,
@@ -475,20 +405,20 @@ def lowerer(
     The returned function raises :class:`ValueTypeError` (``.path``, ``.expected`` set).
     Converters are built once per ``(ty, label, resolve_handle)`` and cached.
     """
-    root = root_label(name, label)
+    root = native.root_label(name, label)
     if not _contains_handle(ty):
         resolve_handle = None
     return _cached_lowerer(ty, root, resolve_handle)
 
 
-def validate(ty: WitType, value: Any, name: str = "", *, label: str | None = None) -> None:
+def validate(ty: wit.WitType, value: Any, name: str = "", *, label: str | None = None) -> None:
     """Raise :class:`ValueTypeError` unless ``value`` is a valid native value of ``ty``.
 
     Handles are only checked to be :class:`Handle` values (no handle table is consulted), and
     the wasmtime-py limitation on some untagged variant values (see :func:`lowerer`) is not
     checked: those values are valid, wasmtime-py just cannot pass them.
     """
-    root = root_label(name, label)
+    root = native.root_label(name, label)
     resolve = _accept_handle if _contains_handle(ty) else None
     _cached_lowerer(ty, root, resolve, False)(value)
 
@@ -507,25 +437,25 @@ class _LiftError(Exception):
 
 
 def _build_lift(
-    ty: WitType, register: Callable[[Any], Handle] | None
+    ty: wit.WitType, register: Callable[[Any], Handle] | None
 ) -> Callable[[Any], Any] | None:
     """A converter from wasmtime-py's value to the native value; ``None`` means identity."""
     wc = _wc()
-    if isinstance(ty, (Prim, EnumType)):
+    if isinstance(ty, (wit.Prim, wit.EnumType)):
         return None
-    if isinstance(ty, ListType):
-        if ty.element == PRIM_U8:
+    if isinstance(ty, wit.ListType):
+        if ty.element == wit.PRIM_U8:
             return None
         el = _build_lift(ty.element, register)
         if el is None:
             return None
         return lambda v: [el(x) for x in v]
-    if isinstance(ty, TupleType):
+    if isinstance(ty, wit.TupleType):
         fs = [_build_lift(t, register) for t in ty.elements]
         if all(f is None for f in fs):
             return None
         return lambda v: tuple(x if f is None else f(x) for f, x in zip(fs, v))
-    if isinstance(ty, RecordType):
+    if isinstance(ty, wit.RecordType):
         rfields = [(name, _build_lift(t, register)) for name, t in ty.fields]
 
         def lift_record(v: Any) -> Any:
@@ -533,13 +463,13 @@ def _build_lift(
             return {name: d[name] if f is None else f(d[name]) for name, f in rfields}
 
         return lift_record
-    if isinstance(ty, FlagsType):
+    if isinstance(ty, wit.FlagsType):
         return frozenset
-    if isinstance(ty, HandleType):
+    if isinstance(ty, wit.HandleType):
         return register
 
     tagged = _wt_tagged(ty)
-    cases = variant_cases(ty)
+    cases = wit.variant_cases(ty)
     lifts = [None if t is None else _build_lift(t, register) for _, t in cases]
     by_class: dict[type, int] = {}
     if not tagged:
@@ -552,13 +482,13 @@ def _build_lift(
         """(case index, lifted payload) of a wasmtime-py value."""
         if tagged:
             if not isinstance(v, wc.Variant) or v.tag not in index:
-                raise _LiftError(f"unexpected {show_got(v)} for {ty.wit()}")
+                raise _LiftError(f"unexpected {native.show_got(v)} for {ty.wit()}")
             idx = index[v.tag]
             raw = v.payload
         else:
             idx_opt = by_class.get(type(v))
             if idx_opt is None:
-                raise _LiftError(f"unexpected {show_got(v)} for {ty.wit()}")
+                raise _LiftError(f"unexpected {native.show_got(v)} for {ty.wit()}")
             idx = idx_opt
             raw = v
         if cases[idx][1] is None:
@@ -566,8 +496,8 @@ def _build_lift(
         f = lifts[idx]
         return idx, (raw if f is None else f(raw))
 
-    if isinstance(ty, OptionType):
-        nested = isinstance(ty.payload, OptionType)
+    if isinstance(ty, wit.OptionType):
+        nested = isinstance(ty.payload, wit.OptionType)
         f_some = lifts[1]
         if not tagged:
             if nested:
@@ -584,7 +514,7 @@ def _build_lift(
 
         return lift_option
 
-    if isinstance(ty, ResultType):
+    if isinstance(ty, wit.ResultType):
 
         def lift_result(v: Any) -> Any:
             idx, p = split(v)
@@ -605,7 +535,7 @@ def _identity(v: Any) -> Any:
 
 @functools.lru_cache(maxsize=2048)
 def _cached_lifter(
-    ty: WitType, register: Callable[[Any], Handle] | None
+    ty: wit.WitType, register: Callable[[Any], Handle] | None
 ) -> Callable[[Any], Any]:
     inner = _build_lift(ty, register)
     if inner is None:
@@ -622,7 +552,7 @@ def _cached_lifter(
 
 
 def lifter(
-    ty: WitType, register_handle: Callable[[Any], Handle] | None = None
+    ty: wit.WitType, register_handle: Callable[[Any], Handle] | None = None
 ) -> Callable[[Any], Any]:
     """A function converting what wasmtime-py returns for ``ty`` into the native value.
 

@@ -2,8 +2,9 @@
 
 Every value the project passes around is a plain Python value, chosen by its WIT type (table
 below); this module holds the classes (:class:`Variant`, :class:`Some`, :class:`Ok`,
-:class:`Err`, :class:`Handle`), :data:`INT_RANGES`, the checks of primitive values that both the
-wasmtime lowerer and the WAVE writer apply, the :class:`Mismatch` error those checks raise (with
+:class:`Err`, :class:`Handle`), :data:`INT_RANGES`, the checks of primitive and compound values
+that both the wasmtime lowerer and the WAVE writer apply, the :class:`Mismatch` error those
+checks raise (with
 its path inside the value, turned into :class:`~pytest_hotupdate.errors.ValueTypeError` by
 :func:`to_value_error`), and :func:`values_equal`.
 
@@ -35,25 +36,13 @@ WIT type                      native value
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import pytest_hotupdate.values.types as wit
 
 from ..errors import ValueTypeError
-from .types import (
-    PRIM_U8,
-    EnumType,
-    FlagsType,
-    HandleType,
-    ListType,
-    OptionType,
-    Prim,
-    RecordType,
-    ResultType,
-    TupleType,
-    VariantType,
-    WitType,
-)
 
 #: Inclusive ranges of the WIT integer types.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -152,7 +141,7 @@ def show_got(v: Any) -> str:
     return f"{show_value(v)} ({type(v).__name__})"
 
 
-def value_mismatch(ty: WitType, v: Any) -> Mismatch:
+def value_mismatch(ty: wit.WitType, v: Any) -> Mismatch:
     """The :class:`Mismatch` ``expected <ty>, got <value (type)>``."""
     w = ty.wit()
     return Mismatch(w, f"expected {w}, got {show_got(v)}")
@@ -289,6 +278,80 @@ PRIM_LOWER: dict[str, Callable[[Any], Any]] = {
 
 
 # ---------------------------------------------------------------------------------------------
+# Checks of compound values (shared by the wasmtime lowerer and the WAVE writer)
+# ---------------------------------------------------------------------------------------------
+
+_F = TypeVar("_F")
+_R = TypeVar("_R")
+
+
+def arity_mismatch(w: str, n: int, got: int, pos: int | None = None) -> Mismatch:
+    """The :class:`Mismatch` of a tuple of ``got`` elements where type ``w`` has ``n``."""
+    return Mismatch(w, f"expected {w} ({n} elements), got {got} elements", pos)
+
+
+def tuple_items(ty: wit.WitType, w: str, fs: Sequence[Callable[[Any], _R]], v: Any) -> list[_R]:
+    """``[f(x) for f, x in zip(fs, v)]`` for a native tuple value ``v`` (a tuple or list of
+    ``len(fs)`` elements); a :class:`Mismatch` of an element gets its path segment ``[i]``."""
+    if not isinstance(v, (tuple, list)):
+        raise value_mismatch(ty, v)
+    if len(v) != len(fs):
+        raise arity_mismatch(w, len(fs), len(v))
+    out: list[_R] = []
+    try:
+        for f, x in zip(fs, v):
+            out.append(f(x))
+    except Mismatch as b:
+        b.segs.append(f"[{len(out)}]")
+        raise
+    return out
+
+
+def unknown_fields(w: str, v: dict[Any, Any], names: frozenset[str]) -> Mismatch:
+    """The :class:`Mismatch` of a record value ``v`` with keys that are not among ``names``."""
+    extra = sorted(repr(k) for k in v if k not in names)
+    return Mismatch(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
+
+
+def option_present(w: str, nested: bool, v: Any) -> Any:
+    """The payload of a native option value that is not ``None``: ``Some(x)`` gives ``x``; a
+    bare ``x`` is ``x`` itself unless the payload is itself an option (``nested``)."""
+    if type(v) is Some:
+        return v.value
+    if nested:
+        raise Mismatch(w, f"expected {w} (None or Some(...)), got {show_got(v)}")
+    return v
+
+
+def result_case(w: str, v: Any, ok: _F | None, err: _F | None) -> tuple[str, _F | None]:
+    """``("ok", ok)`` or ``("err", err)`` for a native result value ``Ok(...)``/``Err(...)``
+    (``ok``/``err``: what belongs to each case, ``None`` for a case without payload)."""
+    t = type(v)
+    if t is Ok:
+        name, f = "ok", ok
+    elif t is Err:
+        name, f = "err", err
+    else:
+        raise Mismatch(w, f"expected {w} (Ok(...) or Err(...)), got {show_got(v)}")
+    if f is None and v.value is not None:
+        raise Mismatch(w, f"unexpected payload for `{name}` of {w}: {show_value(v.value)}")
+    return name, f
+
+
+def variant_case(w: str, v: Any, cases: Mapping[str, _F | None]) -> _F | None:
+    """What ``cases`` holds for the case of a native :class:`Variant` value ``v`` (``None`` for
+    a case without payload)."""
+    if type(v) is not Variant:
+        raise Mismatch(w, f"expected {w} (a Variant), got {show_got(v)}")
+    if v.case not in cases:
+        raise Mismatch(w, f"unknown case {show_value(v.case)} (expected {w})")
+    f = cases[v.case]
+    if f is None and v.payload is not None:
+        raise Mismatch(w, f"unexpected payload for case `{v.case}`: {show_value(v.payload)}")
+    return f
+
+
+# ---------------------------------------------------------------------------------------------
 # Structural equality
 # ---------------------------------------------------------------------------------------------
 
@@ -301,7 +364,7 @@ def _opt_parts(v: Any) -> tuple[bool, Any]:
     return True, v
 
 
-def values_equal(ty: WitType, a: Any, b: Any) -> bool:
+def values_equal(ty: wit.WitType, a: Any, b: Any) -> bool:
     """Structural equality of two native values of ``ty``.
 
     NaN equals NaN (also inside containers); ``-0.0 == 0.0`` as in Python. Input spellings
@@ -314,10 +377,10 @@ def values_equal(ty: WitType, a: Any, b: Any) -> bool:
         return False
 
 
-def _eq(ty: WitType | None, a: Any, b: Any) -> bool:
+def _eq(ty: wit.WitType | None, a: Any, b: Any) -> bool:
     if ty is None:
         return a is None and b is None
-    if isinstance(ty, Prim):
+    if isinstance(ty, wit.Prim):
         if ty.kind in ("f32", "f64"):
             if isinstance(a, bool) or isinstance(b, bool):
                 return False
@@ -331,51 +394,51 @@ def _eq(ty: WitType | None, a: Any, b: Any) -> bool:
             isinstance(a, int) and isinstance(b, int)
             and not isinstance(a, bool) and not isinstance(b, bool) and a == b
         )
-    if isinstance(ty, ListType):
-        if ty.element == PRIM_U8:
+    if isinstance(ty, wit.ListType):
+        if ty.element == wit.PRIM_U8:
             return bytes(a) == bytes(b)
         if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)):
             return False
         return len(a) == len(b) and all(_eq(ty.element, x, y) for x, y in zip(a, b))
-    if isinstance(ty, TupleType):
+    if isinstance(ty, wit.TupleType):
         if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)):
             return False
         n = len(ty.elements)
         return len(a) == n == len(b) and all(
             _eq(t, x, y) for t, x, y in zip(ty.elements, a, b)
         )
-    if isinstance(ty, RecordType):
+    if isinstance(ty, wit.RecordType):
         if not isinstance(a, dict) or not isinstance(b, dict):
             return False
         names = {n for n, _ in ty.fields}
         if any(k not in names for k in a) or any(k not in names for k in b):
             return False
         for name, t in ty.fields:
-            if isinstance(t, OptionType):
+            if isinstance(t, wit.OptionType):
                 if not _eq(t, a.get(name), b.get(name)):
                     return False
             elif name not in a or name not in b or not _eq(t, a[name], b[name]):
                 return False
         return True
-    if isinstance(ty, VariantType):
+    if isinstance(ty, wit.VariantType):
         if type(a) is not Variant or type(b) is not Variant or a.case != b.case:
             return False
         for name, case_type in ty.cases:
             if name == a.case:
                 return _eq(case_type, a.payload, b.payload)
         return False
-    if isinstance(ty, EnumType):
+    if isinstance(ty, wit.EnumType):
         return isinstance(a, str) and a == b
-    if isinstance(ty, FlagsType):
+    if isinstance(ty, wit.FlagsType):
         return set(a) == set(b)
-    if isinstance(ty, OptionType):
+    if isinstance(ty, wit.OptionType):
         pa, va = _opt_parts(a)
         pb, vb = _opt_parts(b)
         return pa == pb and (not pa or _eq(ty.payload, va, vb))
-    if isinstance(ty, ResultType):
+    if isinstance(ty, wit.ResultType):
         if type(a) not in (Ok, Err) or type(a) is not type(b):
             return False
         return _eq(ty.ok if type(a) is Ok else ty.err, a.value, b.value)
-    if isinstance(ty, HandleType):
+    if isinstance(ty, wit.HandleType):
         return bool(a == b)
     return False

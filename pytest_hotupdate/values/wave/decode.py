@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest_hotupdate.values.types as wit
+
 from ...errors import ValueTypeError, WaveSyntaxError
 from ..native import (
     INT_RANGES,
@@ -24,22 +26,9 @@ from ..native import (
     Ok,
     Some,
     Variant,
+    arity_mismatch,
     text_position,
     to_value_error,
-)
-from ..types import (
-    PRIM_U8,
-    EnumType,
-    FlagsType,
-    HandleType,
-    ListType,
-    OptionType,
-    Prim,
-    RecordType,
-    ResultType,
-    TupleType,
-    VariantType,
-    WitType,
 )
 from .floats import parse_f32
 from .parse import BadSyntax, Node, parse_untyped
@@ -194,9 +183,16 @@ def _node_text(node: Node, text: str) -> str:
     return s if len(s) <= 40 else s[:37] + "..."
 
 
-def _type_mismatch(ty: WitType, node: Node, text: str, what: str | None = None) -> Mismatch:
+def _type_mismatch(ty: wit.WitType, node: Node, text: str, what: str | None = None) -> Mismatch:
     w = ty.wit()
     return Mismatch(w, f"expected {what or w}, got {_node_text(node, text)}", node.start)
+
+
+def _known_label(w: str, labels: frozenset[str], label: str, pos: int) -> str:
+    """``label`` if it is one of the case (or flag) names of ``w``; else a :class:`Mismatch`."""
+    if label not in labels:
+        raise Mismatch(w, f'unknown case "{label}" (expected {w})', pos)
+    return label
 
 
 _INT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
@@ -206,7 +202,7 @@ _Conv = Callable[[Node, str], Any]
 
 def _make_int_conv(kind: str) -> _Conv:
     lo, hi = INT_RANGES[kind]
-    ty = Prim(kind)
+    ty = wit.Prim(kind)
     ranged = f"{kind} ({lo}..{hi})"
     unsigned = lo == 0
 
@@ -229,30 +225,30 @@ def _conv_bool(node: Node, text: str) -> Any:
         return True
     if node.kind == "false":
         return False
-    raise _type_mismatch(Prim("bool"), node, text)
+    raise _type_mismatch(wit.Prim("bool"), node, text)
 
 
 def _conv_f64(node: Node, text: str) -> Any:
     if node.kind != "num":
-        raise _type_mismatch(Prim("f64"), node, text)
+        raise _type_mismatch(wit.Prim("f64"), node, text)
     return float(text[node.start : node.end])
 
 
 def _conv_f32(node: Node, text: str) -> Any:
     if node.kind != "num":
-        raise _type_mismatch(Prim("f32"), node, text)
+        raise _type_mismatch(wit.Prim("f32"), node, text)
     return parse_f32(text[node.start : node.end])
 
 
 def _conv_char(node: Node, text: str) -> Any:
     if node.kind != "char":
-        raise _type_mismatch(Prim("char"), node, text)
+        raise _type_mismatch(wit.Prim("char"), node, text)
     return _decode_char(node, text)
 
 
 def _conv_string(node: Node, text: str) -> Any:
     if node.kind != "str" and node.kind != "mstr":
-        raise _type_mismatch(Prim("string"), node, text)
+        raise _type_mismatch(wit.Prim("string"), node, text)
     return _decode_string(node, text)
 
 
@@ -266,12 +262,12 @@ _PRIM_CONV: dict[str, _Conv] = {
 }
 
 
-def _flattenable(ty: WitType | None) -> bool:
-    return ty is not None and not isinstance(ty, (OptionType, ResultType))
+def _flattenable(ty: wit.WitType | None) -> bool:
+    return ty is not None and not isinstance(ty, (wit.OptionType, wit.ResultType))
 
 
 def _payload_conv(
-    ty: WitType, case: str, ptype: WitType | None, pconv: _Conv | None, seg: str
+    ty: wit.WitType, case: str, ptype: wit.WitType | None, pconv: _Conv | None, seg: str
 ) -> Callable[[Node, Node | None, str], Any]:
     """Converter of an optional payload node for a case, checking presence."""
     w = ty.wit()
@@ -294,15 +290,15 @@ def _payload_conv(
 
 
 @functools.lru_cache(maxsize=2048)
-def _converter(ty: WitType) -> _Conv:
+def _converter(ty: wit.WitType) -> _Conv:
     w = ty.wit()
-    if isinstance(ty, Prim):
+    if isinstance(ty, wit.Prim):
         return _PRIM_CONV[ty.kind]
 
-    if isinstance(ty, ListType):
+    if isinstance(ty, wit.ListType):
         el = _converter(ty.element)
-        to_bytes = ty.element == PRIM_U8
-        kind = ty.element.kind if isinstance(ty.element, Prim) else ""
+        to_bytes = ty.element == wit.PRIM_U8
+        kind = ty.element.kind if isinstance(ty.element, wit.Prim) else ""
         lo, hi = INT_RANGES.get(kind, (0, -1))
 
         def run_values(c: Node, text: str) -> Any:
@@ -347,7 +343,7 @@ def _converter(ty: WitType) -> _Conv:
 
         return conv_list
 
-    if isinstance(ty, TupleType):
+    if isinstance(ty, wit.TupleType):
         els = [_converter(t) for t in ty.elements]
         n = len(els)
 
@@ -355,11 +351,7 @@ def _converter(ty: WitType) -> _Conv:
             if node.kind != "tuple":
                 raise _type_mismatch(ty, node, text)
             if len(node.children) != n:
-                raise Mismatch(
-                    w,
-                    f"expected {w} ({n} elements), got {len(node.children)} elements",
-                    node.start,
-                )
+                raise arity_mismatch(w, n, len(node.children), node.start)
             out: list[Any] = []
             try:
                 for f, c in zip(els, node.children):
@@ -371,8 +363,8 @@ def _converter(ty: WitType) -> _Conv:
 
         return conv_tuple
 
-    if isinstance(ty, RecordType):
-        fields = [(name, _converter(t), isinstance(t, OptionType)) for name, t in ty.fields]
+    if isinstance(ty, wit.RecordType):
+        fields = [(name, _converter(t), isinstance(t, wit.OptionType)) for name, t in ty.fields]
 
         def conv_record(node: Node, text: str) -> Any:
             if node.kind != "record":
@@ -395,35 +387,28 @@ def _converter(ty: WitType) -> _Conv:
 
         return conv_record
 
-    if isinstance(ty, EnumType):
+    if isinstance(ty, wit.EnumType):
         cases = frozenset(ty.cases)
 
         def conv_enum(node: Node, text: str) -> Any:
-            if node.kind != "label":
-                raise _type_mismatch(ty, node, text)
-            if node.label not in cases:
-                raise Mismatch(w, f'unknown case "{node.label}" (expected {w})', node.start)
-            return node.label
+            if node.kind == "label":
+                return _known_label(w, cases, node.label, node.start)
+            raise _type_mismatch(ty, node, text)
 
         return conv_enum
 
-    if isinstance(ty, FlagsType):
+    if isinstance(ty, wit.FlagsType):
         names = frozenset(ty.names)
 
         def conv_flags(node: Node, text: str) -> Any:
             if node.kind != "flags":
                 raise _type_mismatch(ty, node, text)
-            out = []
-            for raw, pos in node.children:
-                # wasm-wave compares the raw label: `{%read}` is an unknown flag "%read".
-                if raw not in names:
-                    raise Mismatch(w, f'unknown case "{raw}" (expected {w})', pos)
-                out.append(raw)
-            return frozenset(out)
+            # wasm-wave compares the raw label: `{%read}` is an unknown flag "%read".
+            return frozenset([_known_label(w, names, raw, pos) for raw, pos in node.children])
 
         return conv_flags
 
-    if isinstance(ty, HandleType):
+    if isinstance(ty, wit.HandleType):
 
         def conv_handle(node: Node, text: str) -> Any:
             if node.kind == "vpayload" and node.label == "handle":
@@ -435,9 +420,9 @@ def _converter(ty: WitType) -> _Conv:
 
         return conv_handle
 
-    if isinstance(ty, OptionType):
+    if isinstance(ty, wit.OptionType):
         pconv = _converter(ty.payload)
-        nested = isinstance(ty.payload, OptionType)
+        nested = isinstance(ty.payload, wit.OptionType)
         flat = _flattenable(ty.payload)
 
         def conv_option(node: Node, text: str) -> Any:
@@ -454,7 +439,7 @@ def _converter(ty: WitType) -> _Conv:
 
         return conv_option
 
-    if isinstance(ty, ResultType):
+    if isinstance(ty, wit.ResultType):
         ok_p = _payload_conv(
             ty, "ok", ty.ok, None if ty.ok is None else _converter(ty.ok), "(ok)"
         )
@@ -479,7 +464,7 @@ def _converter(ty: WitType) -> _Conv:
 
         return conv_result
 
-    assert isinstance(ty, VariantType)
+    assert isinstance(ty, wit.VariantType)
     case_convs = {
         name: _payload_conv(ty, name, t, None if t is None else _converter(t), f"({name})")
         for name, t in ty.cases
@@ -500,7 +485,7 @@ def _converter(ty: WitType) -> _Conv:
     return conv_variant
 
 
-def _parse_one(ty: WitType, text: str, label: str, path: str, prefix: str) -> Any:
+def _parse_one(ty: wit.WitType, text: str, label: str, path: str, prefix: str) -> Any:
     try:
         node = parse_untyped(text)
         return _converter(ty)(node, text)
@@ -512,7 +497,7 @@ def _parse_one(ty: WitType, text: str, label: str, path: str, prefix: str) -> An
         raise to_value_error(b, label, path, text) from None
 
 
-def wave_parse(ty: WitType, text: str) -> Any:
+def wave_parse(ty: wit.WitType, text: str) -> Any:
     """Parse WAVE text as a value of ``ty`` and return the native value.
 
     Raises :class:`WaveSyntaxError` (``.position`` set, message with the column) for text that
@@ -522,7 +507,7 @@ def wave_parse(ty: WitType, text: str) -> Any:
     return _parse_one(ty, text, "value", "", "")
 
 
-def wave_parse_params(params: Sequence[tuple[str, WitType]], texts: Sequence[str]) -> list[Any]:
+def wave_parse_params(params: Sequence[tuple[str, wit.WitType]], texts: Sequence[str]) -> list[Any]:
     """Parse one WAVE text per parameter (golem-cli style) into native values.
 
     Trailing ``option`` parameters may be left out and become ``None`` (as in WAVE function
@@ -538,7 +523,7 @@ def wave_parse_params(params: Sequence[tuple[str, WitType]], texts: Sequence[str
         label = f"param `{name}`"
         out.append(_parse_one(ty, text, label, label, label + ": "))
     for name, ty in params[len(texts) :]:
-        if not isinstance(ty, OptionType):
+        if not isinstance(ty, wit.OptionType):
             raise ValueTypeError(
                 f"param `{name}`: missing argument (expected {ty.wit()})",
                 path=f"param `{name}`",

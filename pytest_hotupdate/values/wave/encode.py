@@ -13,39 +13,11 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest_hotupdate.values.native as native
+import pytest_hotupdate.values.types as wit
+
 from ...errors import ValueTypeError
-from ..native import (
-    INT_RANGES,
-    PRIM_LOWER,
-    Err,
-    Handle,
-    Mismatch,
-    Ok,
-    Some,
-    Variant,
-    lower_bool,
-    lower_bytes,
-    lower_char,
-    lower_string,
-    show_got,
-    show_value,
-    to_value_error,
-    value_mismatch,
-)
-from ..types import (
-    PRIM_U8,
-    EnumType,
-    FlagsType,
-    HandleType,
-    ListType,
-    OptionType,
-    Prim,
-    RecordType,
-    ResultType,
-    TupleType,
-    VariantType,
-    WitType,
-)
+from ..native import Handle, Mismatch
 from .floats import format_float
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +119,7 @@ def _case_label(name: str) -> str:
 
 
 def _make_int_enc(kind: str) -> Callable[[Any], str]:
-    low = PRIM_LOWER[kind]
+    low = native.PRIM_LOWER[kind]
 
     def enc(v: Any) -> str:
         return f"{low(v):d}"
@@ -156,19 +128,19 @@ def _make_int_enc(kind: str) -> Callable[[Any], str]:
 
 
 def _enc_bool(v: Any) -> str:
-    return "true" if lower_bool(v) else "false"
+    return "true" if native.lower_bool(v) else "false"
 
 
 def _enc_char(v: Any) -> str:
-    return "'" + _escape_char(lower_char(v)) + "'"
+    return "'" + _escape_char(native.lower_char(v)) + "'"
 
 
 def _enc_string(v: Any) -> str:
-    return f'"{_escape_str(lower_string(v))}"'  # one copy of a long string, not two
+    return f'"{_escape_str(native.lower_string(v))}"'  # one copy of a long string, not two
 
 
 def _make_float_enc(kind: str) -> Callable[[Any], str]:
-    low = PRIM_LOWER[kind]
+    low = native.PRIM_LOWER[kind]
 
     def enc(v: Any) -> str:
         return format_float(low(v), kind)
@@ -183,7 +155,7 @@ def _enc_bytes(v: Any) -> str:
     # A table lookup per byte: about 5x faster than str() per byte on large payloads. Large
     # payloads go in slices, so the per-byte strings of one slice only are alive at once, and
     # the brackets join the first and last slices, so the text is copied once at the end.
-    data = lower_bytes(v)
+    data = native.lower_bytes(v)
     table = _BYTE_TEXT
     step = _ESCAPE_SLICE
     parts = [", ".join([table[b] for b in data[i : i + step]]) for i in range(0, len(data), step)]
@@ -200,24 +172,24 @@ _PRIM_ENC: dict[str, Callable[[Any], str]] = {
     "string": _enc_string,
     "f32": _make_float_enc("f32"),
     "f64": _make_float_enc("f64"),
-    **{k: _make_int_enc(k) for k in INT_RANGES},
+    **{k: _make_int_enc(k) for k in native.INT_RANGES},
 }
 
 
 @functools.lru_cache(maxsize=2048)
-def _encoder(ty: WitType) -> Callable[[Any], str]:
+def _encoder(ty: wit.WitType) -> Callable[[Any], str]:
     w = ty.wit()
-    if isinstance(ty, Prim):
+    if isinstance(ty, wit.Prim):
         return _PRIM_ENC[ty.kind]
 
-    if isinstance(ty, ListType):
-        if ty.element == PRIM_U8:
+    if isinstance(ty, wit.ListType):
+        if ty.element == wit.PRIM_U8:
             return _enc_bytes
         el = _encoder(ty.element)
 
         def enc_list(v: Any) -> str:
             if not isinstance(v, (list, tuple)):
-                raise value_mismatch(ty, v)
+                raise native.value_mismatch(ty, v)
             parts: list[str] = []
             try:
                 for x in v:
@@ -229,33 +201,21 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
 
         return enc_list
 
-    if isinstance(ty, TupleType):
+    if isinstance(ty, wit.TupleType):
         els = [_encoder(t) for t in ty.elements]
-        n = len(els)
 
         def enc_tuple(v: Any) -> str:
-            if not isinstance(v, (tuple, list)):
-                raise value_mismatch(ty, v)
-            if len(v) != n:
-                raise Mismatch(w, f"expected {w} ({n} elements), got {len(v)} elements")
-            parts: list[str] = []
-            try:
-                for f, x in zip(els, v):
-                    parts.append(f(x))
-            except Mismatch as b:
-                b.segs.append(f"[{len(parts)}]")
-                raise
-            return "(" + ", ".join(parts) + ")"
+            return "(" + ", ".join(native.tuple_items(ty, w, els, v)) + ")"
 
         return enc_tuple
 
-    if isinstance(ty, RecordType):
-        fields = [(name, _encoder(t), isinstance(t, OptionType)) for name, t in ty.fields]
+    if isinstance(ty, wit.RecordType):
+        fields = [(name, _encoder(t), isinstance(t, wit.OptionType)) for name, t in ty.fields]
         names = frozenset(name for name, _ in ty.fields)
 
         def enc_record(v: Any) -> str:
             if not isinstance(v, dict):
-                raise value_mismatch(ty, v)
+                raise native.value_mismatch(ty, v)
             parts: list[str] = []
             present = 0
             for name, f, opt in fields:
@@ -272,84 +232,67 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
                 elif not opt:
                     raise Mismatch(w, f"missing field `{name}` (expected {w})")
             if present != len(v):
-                extra = sorted(repr(k) for k in v if k not in names)
-                raise Mismatch(w, f"unknown field(s) {', '.join(extra)} (expected {w})")
+                raise native.unknown_fields(w, v, names)
             if not parts:
                 return "{:}"
             return "{" + ", ".join(parts) + "}"
 
         return enc_record
 
-    if isinstance(ty, EnumType):
+    if isinstance(ty, wit.EnumType):
         cases = frozenset(ty.cases)
 
         def enc_enum(v: Any) -> str:
             if isinstance(v, str) and v in cases:
                 return _case_label(v)
             if isinstance(v, str):
-                raise Mismatch(w, f"unknown case {show_value(v)} (expected {w})")
-            raise value_mismatch(ty, v)
+                raise Mismatch(w, f"unknown case {native.show_value(v)} (expected {w})")
+            raise native.value_mismatch(ty, v)
 
         return enc_enum
 
-    if isinstance(ty, FlagsType):
+    if isinstance(ty, wit.FlagsType):
         flag_names = ty.names
         name_set = frozenset(flag_names)
 
         def enc_flags(v: Any) -> str:
             if not isinstance(v, (set, frozenset, list, tuple)):
-                raise value_mismatch(ty, v)
+                raise native.value_mismatch(ty, v)
             s = set(v)
             if not s <= name_set:
-                bad = sorted(show_value(x) for x in s - name_set)
+                bad = sorted(native.show_value(x) for x in s - name_set)
                 raise Mismatch(w, f"unknown flag(s) {', '.join(bad)} (expected {w})")
             return "{" + ", ".join(n for n in flag_names if n in s) + "}"
 
         return enc_flags
 
-    if isinstance(ty, HandleType):
+    if isinstance(ty, wit.HandleType):
 
         def enc_handle(v: Any) -> str:
             if type(v) is Handle and type(v.id) is int and v.id >= 0:
                 return f"handle({v.id})"
-            raise Mismatch(w, f"expected {w} (a Handle), got {show_got(v)}")
+            raise Mismatch(w, f"expected {w} (a Handle), got {native.show_got(v)}")
 
         return enc_handle
 
-    if isinstance(ty, OptionType):
+    if isinstance(ty, wit.OptionType):
         payload = _encoder(ty.payload)
-        nested = isinstance(ty.payload, OptionType)
+        nested = isinstance(ty.payload, wit.OptionType)
 
         def enc_option(v: Any) -> str:
             if v is None:
                 return "none"
-            if type(v) is Some:
-                x = v.value
-            elif nested:
-                raise Mismatch(w, f"expected {w} (None or Some(...)), got {show_got(v)}")
-            else:
-                x = v
-            return "some(" + payload(x) + ")"
+            return "some(" + payload(native.option_present(w, nested, v)) + ")"
 
         return enc_option
 
-    if isinstance(ty, ResultType):
+    if isinstance(ty, wit.ResultType):
         ok_enc = None if ty.ok is None else _encoder(ty.ok)
         err_enc = None if ty.err is None else _encoder(ty.err)
 
         def enc_result(v: Any) -> str:
-            t = type(v)
-            if t is Ok:
-                name, f = "ok", ok_enc
-            elif t is Err:
-                name, f = "err", err_enc
-            else:
-                raise Mismatch(w, f"expected {w} (Ok(...) or Err(...)), got {show_got(v)}")
+            name, f = native.result_case(w, v, ok_enc, err_enc)
             if f is None:
-                if v.value is not None:
-                    raise Mismatch(
-                        w, f"unexpected payload for `{name}` of {w}: {show_value(v.value)}"
-                    )
                 return name
             try:
                 return name + "(" + f(v.value) + ")"
@@ -359,20 +302,12 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
 
         return enc_result
 
-    assert isinstance(ty, VariantType)
+    assert isinstance(ty, wit.VariantType)
     case_map = {name: (None if t is None else _encoder(t)) for name, t in ty.cases}
 
     def enc_variant(v: Any) -> str:
-        if type(v) is not Variant:
-            raise Mismatch(w, f"expected {w} (a Variant), got {show_got(v)}")
-        if v.case not in case_map:
-            raise Mismatch(w, f"unknown case {show_value(v.case)} (expected {w})")
-        f = case_map[v.case]
+        f = native.variant_case(w, v, case_map)
         if f is None:
-            if v.payload is not None:
-                raise Mismatch(
-                    w, f"unexpected payload for case `{v.case}`: {show_value(v.payload)}"
-                )
             return _case_label(v.case)
         try:
             return _case_label(v.case) + "(" + f(v.payload) + ")"
@@ -383,7 +318,7 @@ def _encoder(ty: WitType) -> Callable[[Any], str]:
     return enc_variant
 
 
-def wave_encode(ty: WitType, value: Any) -> str:
+def wave_encode(ty: wit.WitType, value: Any) -> str:
     """The canonical WAVE text of a native value, exactly as the ``wasm-wave`` writer prints it.
 
     Raises :class:`ValueTypeError` if ``value`` is not a valid native value of ``ty``.
@@ -391,10 +326,12 @@ def wave_encode(ty: WitType, value: Any) -> str:
     try:
         return _encoder(ty)(value)
     except Mismatch as b:
-        raise to_value_error(b, "value", "") from None
+        raise native.to_value_error(b, "value", "") from None
 
 
-def wave_encode_params(params: Sequence[tuple[str, WitType]], values: Sequence[Any]) -> list[str]:
+def wave_encode_params(
+    params: Sequence[tuple[str, wit.WitType]], values: Sequence[Any]
+) -> list[str]:
     """One canonical WAVE text per parameter (golem-cli style); errors name the parameter."""
     if len(values) != len(params):
         raise ValueTypeError(
@@ -406,5 +343,5 @@ def wave_encode_params(params: Sequence[tuple[str, WitType]], values: Sequence[A
             out.append(_encoder(ty)(v))
         except Mismatch as b:
             label = f"param `{name}`"
-            raise to_value_error(b, label, label) from None
+            raise native.to_value_error(b, label, label) from None
     return out
