@@ -104,7 +104,7 @@ def _registry_add(path: str) -> float:
     code = ("import sys, time\n"
             "from pytest_hotupdate.errors import ComponentLoadError\n"
             "from pytest_hotupdate.registry import Registry\n"
-            "from pytest_hotupdate.runtime import Runtime\n"
+            "from pytest_hotupdate.engine import Runtime\n"
             "registry = Registry(Runtime(use_disk_cache=False))\n"
             "started = time.perf_counter()\n"
             "try:\n"

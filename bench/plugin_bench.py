@@ -44,9 +44,9 @@ if not __package__ and str(ROOT) not in sys.path:  # `python bench/plugin_bench.
 
 import pytest
 
+from pytest_hotupdate.engine import Runtime
 from pytest_hotupdate.plugin import HotUpdate, HotUpdateConfig
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.runtime import Runtime
 from sample_components.build import build
 
 Figure = tuple[str, str, str, float, str, bool, bool]

@@ -63,8 +63,8 @@ from bench.hostile_inputs import hostile_rows  # noqa: E402
 from bench.plugin_bench import plugin_figures  # noqa: E402
 from bench.snapshot_bench import snapshot_figures  # noqa: E402
 from bench.wave_bench import bench_wave_string  # noqa: E402
+from pytest_hotupdate.engine import Runtime  # noqa: E402
 from pytest_hotupdate.registry import Registry  # noqa: E402
-from pytest_hotupdate.runtime import Runtime  # noqa: E402
 from pytest_hotupdate.worker import Worker  # noqa: E402
 from sample_components.build import build  # noqa: E402
 
@@ -87,7 +87,7 @@ CHILD_TIMEOUT_S = 300
 _CHILD = """
 import json, sys, time
 from pathlib import Path
-from pytest_hotupdate.runtime import Runtime
+from pytest_hotupdate.engine import Runtime
 runtime = Runtime(cache_dir=Path(sys.argv[2]))
 started = time.perf_counter()
 runtime.load(sys.argv[1])

@@ -24,8 +24,8 @@ import wasmtime
 import wasmtime.component as wc
 
 from bench.common import Row, _ms, _progress, run_child
+from pytest_hotupdate.engine import Runtime
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.runtime import Runtime
 from sample_components.build import build
 
 ECHO = "golem:faulty/api.{echo-bytes}"
@@ -101,7 +101,7 @@ def bench_linearity(runtime: Runtime, small: int, repeat: int) -> Row:
 _MEMORY_CHILD = """
 import json, resource, sys
 from pytest_hotupdate.oplog import read_oplog
-from pytest_hotupdate.runtime import Runtime
+from pytest_hotupdate.engine import Runtime
 from pytest_hotupdate.update import replay_history
 component, oplog = sys.argv[1], sys.argv[2]
 runtime = Runtime()

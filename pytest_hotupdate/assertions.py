@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .engine import Runtime
 from .errors import HistoryMatchError, HotUpdateError, InvocationError, OplogError
 from .history import UpdateOutcome, group_invocations, recovery_point
 from .oplog import Completed, Failed, read_header
 from .replayer import replay_history
-from .runtime import Runtime
 from .snapshot import LOAD_INTERFACE, SAVE_INTERFACE, Snapshot, find_load, find_save
 from .values import wave_encode
 from .worker import Worker

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from . import host
 from .durable import DurableContext
+from .engine import INTERRUPT_MARKER, Interrupter
 from .errors import (
     HostAbandoned,
     InterruptAtHostCall,
@@ -24,7 +25,6 @@ from .errors import (
     ReplayDivergence,
     ResourceError,
 )
-from .runtime import INTERRUPT_MARKER, Interrupter
 
 __all__ = ["guest_failure", "instantiation_failure", "trap_message"]
 

@@ -19,10 +19,10 @@ import wasmtime
 from wasmtime.component import Instance, Linker, ResourceAny
 
 from .component import FunctionInfo, LoadedComponent
+from .engine import DirectFunc, Interrupter
 from .errors import InvocationError, ValueTypeError
 from .footprint import store_limits
 from .host import imports_http
-from .runtime import DirectFunc, Interrupter
 from .values import Handle, WitType
 
 __all__ = ["CallPlan", "Incarnation", "wait_released", "weak_sink"]

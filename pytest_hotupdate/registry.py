@@ -16,11 +16,11 @@ from typing import Any, TypedDict
 
 from .bulk import augment
 from .component import LoadedComponent
+from .engine import Runtime
 from .errors import RegistryError
 from .golem.shims import adapt
 from .history import UpdateOutcome
 from .host import HostFunctions, SandboxGrants, config_items
-from .runtime import Runtime
 from .update import revert, update
 from .worker import Worker, WorkerLimits
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .engine import Runtime
 from .errors import HotUpdateError, OplogError
 from .history import recovery_point
 from .host import HostFunctions
 from .oplog import Completed, Entry, Failed, Invocation, read_oplog
-from .runtime import Runtime
 from .worker import Worker
 
 __all__ = ["ReplayResult", "replay_history"]

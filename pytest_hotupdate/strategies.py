@@ -27,7 +27,7 @@ from .values import types as wit
 
 if TYPE_CHECKING:
     from .component import FunctionInfo, LoadedComponent
-    from .runtime import Runtime
+    from .engine import Runtime
     from .worker import Worker
 
 __all__ = ["Call", "invocations", "run_history", "values"]
@@ -150,7 +150,7 @@ def _load(source: str | os.PathLike[str]) -> LoadedComponent:
     global _shared_runtime
     with _shared_lock:
         if _shared_runtime is None:
-            from .runtime import Runtime
+            from .engine import Runtime
 
             _shared_runtime = Runtime()
         runtime = _shared_runtime

@@ -37,6 +37,7 @@ from wasmtime.component import ResourceAny
 from . import bulk, host, replay
 from .component import FunctionInfo, LoadedComponent
 from .durable import CURRENT, ControlPlane, DurableContext
+from .engine import Runtime, SerialRunner
 from .errors import (
     HotUpdateError,
     Interrupted,
@@ -58,25 +59,9 @@ from .history import (
 )
 from .host import HostFunctions, SandboxGrants
 from .incarnation import CallPlan, Incarnation, wait_released, weak_sink
-from .oplog import (
-    Completed,
-    Entry,
-    Failed,
-    HostCall,
-    Invocation,
-    Log,
-    Oplog,
-    OplogHeader,
-)
-from .runtime import Runtime, SerialRunner
+from .oplog import Completed, Entry, Failed, HostCall, Invocation, Log, Oplog, OplogHeader
 from .snapshot import Snapshot
-from .values import (
-    Handle,
-    lifter,
-    lowerer,
-    wave_encode,
-    wave_parse_params,
-)
+from .values import Handle, lifter, lowerer, wave_encode, wave_parse_params
 
 #: Store memory limit and per-invocation deadline unless configured otherwise.
 DEFAULT_MEMORY_LIMIT = 512 << 20

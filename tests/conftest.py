@@ -11,8 +11,8 @@ from hypothesis import settings
 # `--hypothesis-profile=fuzz`: the dedicated fuzz run (`pytest -m fuzz`), 10,000 inputs per test.
 settings.register_profile("fuzz", max_examples=10_000, deadline=None)
 
+from pytest_hotupdate.engine import Runtime
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.runtime import Runtime
 from sample_components.build import build
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.assertions import match_histories
+from pytest_hotupdate.engine import Runtime
 from pytest_hotupdate.errors import HotUpdateError
 from pytest_hotupdate.host import SandboxGrants
 from pytest_hotupdate.oplog import read_oplog
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.runtime import Runtime
 from pytest_hotupdate.update import replay_history
 from pytest_hotupdate.worker import Worker, WorkerLimits
 

@@ -240,8 +240,8 @@ def test_history_file_missing(counter: dict[str, str], in_tmp: Path) -> None:
 def histories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Real recorded histories: faulty v1 workers (``inc`` diverges on v2, ``get`` replays) and
     a dice worker (another component)."""
+    from pytest_hotupdate.engine import Runtime
     from pytest_hotupdate.registry import Registry
-    from pytest_hotupdate.runtime import Runtime
 
     folder = tmp_path_factory.mktemp("histories")
     registry = Registry(Runtime())

@@ -139,8 +139,8 @@ def test_prefetched_runs_are_used_and_cleared() -> None:
 def counter_histories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Real histories of counter v2 workers: ``good`` only reads (replays on v3), ``bad`` also
     increments (``increment`` is gone in v3)."""
+    from pytest_hotupdate.engine import Runtime
     from pytest_hotupdate.registry import Registry
-    from pytest_hotupdate.runtime import Runtime
 
     folder = tmp_path_factory.mktemp("counter-histories")
     registry = Registry(Runtime())

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.component import CACHE_ENTRY_MAGIC, EngineConfig
-from pytest_hotupdate.runtime import Runtime
+from pytest_hotupdate.engine import Runtime
 
 LOGGER = "pytest_hotupdate.component"
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate import host
+from pytest_hotupdate.engine import Runtime
 from pytest_hotupdate.failures import trap_message as _trap_message
 from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.host import SandboxGrants
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.runtime import Runtime
 from pytest_hotupdate.values import Err, Ok
 
 BIG = bytes(range(256)) * 1000  # 256,000 bytes: many stream reads and 4096-byte writes
@@ -78,7 +78,7 @@ def test_the_stream_directory_is_removed_when_the_process_ends(tmp_path: Path):
     script.write_text(
         "from pytest_hotupdate import host\n"
         "from pytest_hotupdate.registry import Registry\n"
-        "from pytest_hotupdate.runtime import Runtime\n"
+        "from pytest_hotupdate.engine import Runtime\n"
         "from sample_components.build import build\n"
         "registry = Registry(Runtime())\n"
         "registry.add('kv', build('golem-kvstream', 'v1'))\n"

@@ -24,7 +24,7 @@ import pytest
 from wasmtime import Engine, Store, WasiConfig
 from wasmtime.component import Component, Linker, Record, ResourceAny, Variant
 
-from pytest_hotupdate.runtime import Runtime
+from pytest_hotupdate.engine import Runtime
 from sample_components.build import build
 
 pytestmark = pytest.mark.slow

@@ -55,7 +55,7 @@ def test_stream_workers_under_a_low_file_limit_leave_nothing_behind(tmp_path: Pa
         resource.setrlimit(resource.RLIMIT_NOFILE, ({FILE_LIMIT}, {FILE_LIMIT}))
         from pytest_hotupdate.errors import ResourceError
         from pytest_hotupdate.registry import Registry
-        from pytest_hotupdate.runtime import Runtime
+        from pytest_hotupdate.engine import Runtime
         from sample_components.build import build
 
         registry = Registry(Runtime())
@@ -211,7 +211,7 @@ def test_a_worker_that_wrote_to_stdout_exits_cleanly(tmp_path: Path):
         done = _run("""
             import sys
             from pytest_hotupdate.registry import Registry
-            from pytest_hotupdate.runtime import Runtime
+            from pytest_hotupdate.engine import Runtime
             registry = Registry(Runtime())
             registry.add("printer", sys.argv[1])
             for _ in range(20):
@@ -269,7 +269,7 @@ def test_workers_that_used_outgoing_http_exit_cleanly(tmp_path: Path, http_url: 
             import sys
             from pytest_hotupdate.host import SandboxGrants
             from pytest_hotupdate.registry import Registry
-            from pytest_hotupdate.runtime import Runtime
+            from pytest_hotupdate.engine import Runtime
             from sample_components.build import build
             registry = Registry(Runtime())
             registry.add("sandbox", build("sandbox", "v1"))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hotupdate.engine import Runtime
 from pytest_hotupdate.errors import ComponentLoadError, InvocationError, RegistryError
 from pytest_hotupdate.oplog import Completed, Failed, HostCall, Invocation, Oplog, read_oplog
 from pytest_hotupdate.registry import Registry
-from pytest_hotupdate.runtime import Runtime
 from pytest_hotupdate.worker import WorkerLimits
 
 INC = "golem:counter/api.{increment}"
@@ -322,7 +322,7 @@ def test_two_processes_compile_a_component_once(sample, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from pytest_hotupdate.runtime import Runtime; from pathlib import Path; "
+    code = ("import sys; from pytest_hotupdate.engine import Runtime; from pathlib import Path; "
             "r = Runtime(cache_dir=Path(sys.argv[2])); r.load(sys.argv[1]); "
             "print(r.components.compile_count)")
     path = str(sample("dice", "v2"))

@@ -45,7 +45,7 @@ from .summary import (
 )
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ..engine import Runtime
 
 __all__ = [
     "OPLOG_PROPERTY",

@@ -17,8 +17,8 @@ from .summary import UpdateSummary, summarize_updates
 if TYPE_CHECKING:
     from ..assertions import HistoryReplay
     from ..component import LoadedComponent
+    from ..engine import Runtime
     from ..registry import Registry, WorkerOptions
-    from ..runtime import Runtime
     from ..worker import Worker
     from .paths import UpdatePath
 

@@ -16,7 +16,7 @@ from ..errors import UpdateError
 from ..modes import normalise_mode
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ..engine import Runtime
 
 __all__ = ["DEFAULT_MODES", "HotUpdateConfig", "SessionState", "add_options", "session_state",
            "start_session"]
@@ -224,7 +224,7 @@ class SessionState:
     def runtime(self) -> Runtime:
         """The session's engine and compile cache, created on first use."""
         if self._runtime is None:
-            from ..runtime import Runtime
+            from ..engine import Runtime
 
             self._runtime = Runtime(cache_dir=self.settings.cache_dir)
         return self._runtime
