@@ -6,7 +6,7 @@ Run from the repository root::
 
 The ``bigstate`` sample (v1 -> v1) holds N MiB (default 256; 32 with ``--quick``); the figure
 is the time of ``worker.update(1, "manual")`` -- ``save`` in 16 MiB latin1 chunks through the
-bulk path (:mod:`pytest_hotupdate.bulk`), the snapshot base64-encoded into the oplog, a new
+bulk path (:mod:`pytest_hotupdate.component.bulk`), the snapshot base64-encoded into the oplog, a new
 Store and ``load`` in chunks -- and the peak RSS of the process that ran it, against the RSS
 before the state was made. Each size runs in a fresh subprocess. Baseline: the largest
 ``list<u8>`` wasmtime 50 lifts directly (the hostcall fuel: 128 MiB at 48 per byte), where a

@@ -19,9 +19,9 @@ import wasmtime
 from wasmtime.component import Instance, Linker, ResourceAny
 
 from .component import FunctionInfo, LoadedComponent
+from .component.footprint import store_limits
 from .engine import DirectFunc, Interrupter
 from .errors import InvocationError, ValueTypeError
-from .footprint import store_limits
 from .host import imports_http
 from .values import Handle, WitType
 
@@ -71,7 +71,7 @@ class Incarnation:
              outputs: tuple[Callable[[bytes], None], ...]) -> Incarnation:
         """A fresh Store for ``component`` (not instantiated yet): WASI (and WASI HTTP if the
         component imports it), ``memory_bytes`` divided among its memories and tables (see
-        :mod:`pytest_hotupdate.footprint`), and its own deadline callback. ``outputs`` are
+        :mod:`pytest_hotupdate.component.footprint`), and its own deadline callback. ``outputs`` are
         the WASI output callbacks ``wasi`` holds, kept weakly (see :func:`wait_released`)."""
         store = wasmtime.Store(engine)
         store.set_wasi(wasi)

@@ -14,11 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
-from .bulk import augment
 from .component import LoadedComponent
+from .component.bulk import augment
+from .component.shims import adapt
 from .engine import Runtime
 from .errors import RegistryError
-from .golem.shims import adapt
 from .history import UpdateOutcome
 from .host import HostFunctions, SandboxGrants, config_items
 from .update import revert, update

@@ -68,7 +68,7 @@ def replay_history(component: str | Path, oplog: str | Path, *,
             line naming the file and line).
     """
     runtime = runtime or Runtime()
-    from .golem.shims import adapt  # wasmtime-py 50 cannot pass two handles to the host
+    from .component.shims import adapt  # wasmtime-py 50 cannot pass two handles to the host
 
     header, entries = read_oplog(oplog, expect_component=expect_component)
     point = recovery_point(header, entries)  # reads the whole file first: malformed -> raise

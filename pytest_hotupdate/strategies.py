@@ -172,7 +172,7 @@ def _component_of(component: Any) -> Any:
 def _select(component: Any, functions: Iterable[str] | Mapping[str, Any] | None
             ) -> list[tuple[FunctionInfo, Any]]:
     if functions is None:
-        from .bulk import INTERFACE as BULK_INTERFACE
+        from .component.bulk import INTERFACE as BULK_INTERFACE
         from .snapshot import SNAPSHOT_INTERFACES
 
         # Left out of generated invocation histories: snapshot functions (and the bulk path's).

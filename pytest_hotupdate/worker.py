@@ -34,8 +34,8 @@ from typing import Any
 import wasmtime
 from wasmtime.component import ResourceAny
 
-from . import bulk, host, replay
-from .component import FunctionInfo, LoadedComponent
+from . import host, replay
+from .component import FunctionInfo, LoadedComponent, bulk
 from .durable import CURRENT, ControlPlane, DurableContext
 from .engine import Runtime, SerialRunner
 from .errors import (
@@ -78,7 +78,7 @@ class WorkerLimits:
             snapshot ``save`` or ``load`` may take.
         memory_bytes: what the worker may use in total: its tables together get 1/16 of it
             (8 bytes an element), its linear memories together the rest, divided evenly among
-            the memories the component defines (see :mod:`pytest_hotupdate.footprint`;
+            the memories the component defines (see :mod:`pytest_hotupdate.component.footprint`;
             ``memory.grow`` and ``table.grow`` fail past their share); a value the guest writes
             through a ``wasi:io`` stream (keyvalue, blobstore) may not exceed it either (the
             call fails with an InvocationError of kind ``memory``).

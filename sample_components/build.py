@@ -57,8 +57,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from pytest_hotupdate.component.wasm_tools import wasm_tools_executable
 from pytest_hotupdate.errors import SampleBuildError
-from pytest_hotupdate.wasm_tools import wasm_tools_executable
 
 __all__ = [
     "build",
@@ -130,7 +130,7 @@ def samples(root: Path | str | None = None) -> list[tuple[str, str]]:
 
 
 def _find_tool(name: str) -> Path | None:
-    """wasm-tools where the runtime finds it (:mod:`pytest_hotupdate.wasm_tools`); any other
+    """wasm-tools where the runtime finds it (:mod:`pytest_hotupdate.component.wasm_tools`); any other
     ``name`` next to ``sys.executable`` (a virtualenv's bin) first, then on ``PATH``."""
     if name == "wasm-tools":
         found_tool = wasm_tools_executable()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hotupdate.golem import shims
+from pytest_hotupdate.component import shims
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry

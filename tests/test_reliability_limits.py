@@ -3,7 +3,7 @@
 - A worker's memory limit covers all it uses: every linear memory, every table, and what the
   host holds for it (stream bodies).
 - Snapshots move whole far past wasmtime's hostcall fuel (about 2.6 MiB for a `list<u8>`
-  result), through the bulk path (:mod:`pytest_hotupdate.bulk`).
+  result), through the bulk path (:mod:`pytest_hotupdate.component.bulk`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hotupdate import bulk
 from pytest_hotupdate.assertions import assert_snapshot_roundtrip
+from pytest_hotupdate.component import bulk
+from pytest_hotupdate.component.footprint import Footprint, count_component, store_limits
+from pytest_hotupdate.component.shims import build_wat_component, run_wasm_tools
 from pytest_hotupdate.errors import InvocationError
-from pytest_hotupdate.footprint import Footprint, count_component, store_limits
-from pytest_hotupdate.golem.shims import build_wat_component, run_wasm_tools
 from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
 from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import PendingUpdate

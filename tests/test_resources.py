@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from pytest_hotupdate import host
-from pytest_hotupdate.golem.shims import WASI_IO_WIT, build_wat_component
+from pytest_hotupdate.component.shims import WASI_IO_WIT, build_wat_component
 from pytest_hotupdate.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hotupdate.component.shims import build_wat_component
 from pytest_hotupdate.errors import InvocationError
-from pytest_hotupdate.golem.shims import build_wat_component
 from pytest_hotupdate.golem.store_bytes import store_bytes_of
 from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
 from pytest_hotupdate.golem.wasi_keyvalue import store_of

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hotupdate import bulk
+from pytest_hotupdate.component import bulk, shims
+from pytest_hotupdate.component.wasm_tools import TOOL_ENV, wasm_tools_executable
 from pytest_hotupdate.errors import ComponentLoadError
-from pytest_hotupdate.golem import shims
-from pytest_hotupdate.wasm_tools import TOOL_ENV, wasm_tools_executable
 
 
 @pytest.fixture

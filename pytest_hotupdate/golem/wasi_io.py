@@ -41,10 +41,10 @@ from typing import Any
 import wasmtime
 from wasmtime.component import Func, Linker, ResourceAny
 
+from ..component.shims import build_wat_component, shim_wat, shim_wit
 from ..errors import HotUpdateError, MemoryLimitExceeded, ResourceError
 from ..names import unversioned
 from ._base import Call, incarnation_state
-from .shims import BUMP_ALLOCATOR_WAT, WASI_IO_WIT, build_wat_component
 
 __all__ = ["GUEST_PATH", "OutgoingBody", "guest_directories", "input_stream", "needs_streams",
            "ready_pollable", "remove_stream_directory", "stream_directory", "why_unopenable"]
@@ -61,129 +61,14 @@ STREAM_FUNCTIONS = frozenset({
     ("wasi:blobstore/types", "[method]outgoing-value.outgoing-value-write-body"),
 })
 
-_WIT = {
-    "helper.wit": """
-package hotupdate:io;
-
-/// What the emulator asks WASI for on a guest's behalf.
-interface make {
-  use wasi:io/poll@0.2.6.{pollable};
-  use wasi:io/streams@0.2.6.{input-stream, output-stream};
-  use wasi:filesystem/types@0.2.6.{descriptor};
-  /// A pollable that is ready at once.
-  ready: func() -> pollable;
-  /// The Store's preopened directories (`get-directories`).
-  directories: func() -> list<tuple<descriptor, string>>;
-  /// File `name` of `dir`, created or truncated, and a stream writing it from the start.
-  open-write: func(dir: borrow<descriptor>, name: string) -> tuple<descriptor, output-stream>;
-  /// File `name` of `dir` and a stream reading it from the start.
-  open-read: func(dir: borrow<descriptor>, name: string) -> tuple<descriptor, input-stream>;
-}
-
-world io-helper {
-  import wasi:clocks/monotonic-clock@0.2.6;
-  import wasi:filesystem/preopens@0.2.6;
-  export make;
-}
-""",
-    "deps/io/io.wit": WASI_IO_WIT,
-    "deps/clocks/monotonic-clock.wit": """
-package wasi:clocks@0.2.6;
-
-interface monotonic-clock {
-  use wasi:io/poll@0.2.6.{pollable};
-  type duration = u64;
-  subscribe-duration: func(when: duration) -> pollable;
-}
-""",
-    "deps/filesystem/filesystem.wit": """
-package wasi:filesystem@0.2.6;
-
-interface types {
-  use wasi:io/streams@0.2.6.{input-stream, output-stream};
-  type filesize = u64;
-  flags descriptor-flags {
-    read, write, file-integrity-sync, data-integrity-sync, requested-write-sync,
-    mutate-directory,
-  }
-  flags path-flags { symlink-follow }
-  flags open-flags { create, directory, exclusive, truncate }
-  enum error-code {
-    access, would-block, already, bad-descriptor, busy, deadlock, quota, exist,
-    file-too-large, illegal-byte-sequence, in-progress, interrupted, invalid, io,
-    is-directory, loop, too-many-links, message-size, name-too-long, no-device, no-entry,
-    no-lock, insufficient-memory, insufficient-space, not-directory, not-empty,
-    not-recoverable, unsupported, no-tty, no-such-device, overflow, not-permitted, pipe,
-    read-only, invalid-seek, text-file-busy, cross-device,
-  }
-  resource descriptor {
-    read-via-stream: func(offset: filesize) -> result<input-stream, error-code>;
-    write-via-stream: func(offset: filesize) -> result<output-stream, error-code>;
-    open-at: func(path-flags: path-flags, path: string, open-flags: open-flags,
-                  %flags: descriptor-flags) -> result<descriptor, error-code>;
-  }
-}
-
-interface preopens {
-  use types.{descriptor};
-  get-directories: func() -> list<tuple<descriptor, string>>;
-}
-""",
-}
+_WIT = shim_wit("io-helper", with_wasi_io=True)
 
 # Canonical ABI notes: `open-at` lowers to (self, path-flags, path ptr, path len, open-flags,
 # descriptor-flags, retptr) and writes result<descriptor, error-code> as {disc u8 @0, payload
 # @4}; `*-via-stream` to (self, offset i64, retptr), the same result layout. The exported
 # tuple<descriptor, stream> is returned as a pointer to two i32 handles. A borrowed `dir` must
 # be dropped before the export returns. Flags: create|truncate = 9, write = 2, read = 1.
-_WAT = """
-(module
-  (import "wasi:clocks/monotonic-clock@0.2.6" "subscribe-duration"
-    (func $subscribe_duration (param i64) (result i32)))
-  (import "wasi:filesystem/preopens@0.2.6" "get-directories" (func $get_directories (param i32)))
-  (import "wasi:filesystem/types@0.2.6" "[method]descriptor.open-at"
-    (func $open_at (param i32 i32 i32 i32 i32 i32 i32)))
-  (import "wasi:filesystem/types@0.2.6" "[method]descriptor.write-via-stream"
-    (func $write_via_stream (param i32 i64 i32)))
-  (import "wasi:filesystem/types@0.2.6" "[method]descriptor.read-via-stream"
-    (func $read_via_stream (param i32 i64 i32)))
-  (import "wasi:filesystem/types@0.2.6" "[resource-drop]descriptor" (func $drop_descriptor (param i32)))
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 1024))
-
-  (func (export "hotupdate:io/make#ready") (result i32)
-    (call $subscribe_duration (i64.const 0)))
-
-  (func (export "hotupdate:io/make#directories") (result i32)
-    (global.set $heap (i32.const 1024))
-    (call $get_directories (i32.const 64))
-    (i32.const 64))
-
-  ;; open `name` in `dir` with these flags, then a stream on it: (file, stream) at 96
-  (func $open (param $dir i32) (param $ptr i32) (param $len i32) (param $open_flags i32)
-      (param $descriptor_flags i32) (param $write i32) (result i32)
-    (local $file i32)
-    (call $open_at (local.get $dir) (i32.const 0) (local.get $ptr) (local.get $len)
-      (local.get $open_flags) (local.get $descriptor_flags) (i32.const 64))
-    (if (i32.load8_u (i32.const 64)) (then unreachable))
-    (local.set $file (i32.load (i32.const 68)))
-    (if (local.get $write)
-      (then (call $write_via_stream (local.get $file) (i64.const 0) (i32.const 80)))
-      (else (call $read_via_stream (local.get $file) (i64.const 0) (i32.const 80))))
-    (if (i32.load8_u (i32.const 80)) (then unreachable))
-    (call $drop_descriptor (local.get $dir))
-    (global.set $heap (i32.const 1024))
-    (i32.store (i32.const 96) (local.get $file))
-    (i32.store (i32.const 100) (i32.load (i32.const 84)))
-    (i32.const 96))
-
-  (func (export "hotupdate:io/make#open-write") (param i32 i32 i32) (result i32)
-    (call $open (local.get 0) (local.get 1) (local.get 2) (i32.const 9) (i32.const 2) (i32.const 1)))
-
-  (func (export "hotupdate:io/make#open-read") (param i32 i32 i32) (result i32)
-    (call $open (local.get 0) (local.get 1) (local.get 2) (i32.const 0) (i32.const 1) (i32.const 0)))
-
-""" + BUMP_ALLOCATOR_WAT + ")\n"
+_WAT = shim_wat("io-helper")
 
 _LOCK = threading.Lock()
 _LINKERS: weakref.WeakKeyDictionary[wasmtime.Engine, Linker] = weakref.WeakKeyDictionary()

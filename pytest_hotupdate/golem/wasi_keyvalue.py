@@ -52,7 +52,7 @@ BATCH = HostInterface("wasi:keyvalue/eventual-batch")
 ATOMIC = HostInterface("wasi:keyvalue/atomic")
 CACHE = HostInterface("wasi:keyvalue/cache", unsupported={"*": "wasi:keyvalue/cache is not "
                                                                "emulated"})
-#: What the keyvalue shim (see :mod:`pytest_hotupdate.golem.shims`) imports: the functions of
+#: What the keyvalue shim (see :mod:`pytest_hotupdate.component.shims`) imports: the functions of
 #: ``eventual`` and ``eventual-batch``, those taking two handles with the outgoing value's host
 #: id instead. Calls are recorded under the names of the interfaces the guest called.
 SHIM = HostInterface("hotupdate:shim/keyvalue")

@@ -37,9 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .component import FunctionInfo, LoadedComponent, default_cache_dir, write_atomically
-from .errors import ComponentLoadError, HotUpdateError, InvocationError
-from .snapshot import (
+from ..errors import ComponentLoadError, HotUpdateError, InvocationError
+from ..snapshot import (
     LOAD_INTERFACE,
     SAVE_INTERFACE,
     SNAPSHOT_INTERFACES,
@@ -50,7 +49,8 @@ from .snapshot import (
     load_error,
     snapshot_from_save,
 )
-from .values import ListType, Prim, RecordType
+from ..values import ListType, Prim, RecordType
+from .load import FunctionInfo, LoadedComponent, default_cache_dir, write_atomically
 
 
 class _Incarnation(Protocol):
@@ -351,7 +351,7 @@ def augment(source: str | os.PathLike[str] | bytes) -> str | os.PathLike[str] | 
 
 
 def _augmented_bytes(data: bytes, label: str) -> bytes | None:
-    from .golem.shims import run_wasm_tools
+    from .shims import run_wasm_tools
 
     with tempfile.TemporaryDirectory(prefix="hotupdate-bulk-") as tmp:
         original, printed, result = (Path(tmp) / name for name in ("in.wasm", "in.wat", "out.wasm"))

@@ -35,11 +35,11 @@ import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime.component import Component, ComponentInstanceType, FuncType
 
-from .atomic import atomic_writer
-from .errors import ComponentLoadError, InvocationError
+from ..atomic import atomic_writer
+from ..errors import ComponentLoadError, InvocationError
+from ..names import golem_item_name, qualified_name, unversioned
+from ..values import WitType, func_signature
 from .footprint import Footprint, count_component
-from .names import golem_item_name, qualified_name, unversioned
-from .values import WitType, func_signature
 
 WASM_MAGIC = b"\0asm"
 # Layer/version bytes after the magic: core modules are version 1, components 0x0d layer 1.
@@ -53,7 +53,7 @@ CACHE_ENTRY_MAGIC = b"pytest-hotupdate compiled component 1 "
 # A header is a few hundred bytes; a longer first line is not one of ours.
 _MAX_HEADER = 4096
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("pytest_hotupdate.component")  # the name the README gives
 
 
 @dataclass(frozen=True)
