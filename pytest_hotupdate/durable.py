@@ -7,7 +7,7 @@ since a Store runs on the calling thread. User host functions run on a helper th
 :data:`CURRENT` set there too, so that the invocation can stop waiting for one at its deadline
 (:meth:`DurableContext.run_bounded`).
 
-Host code (:mod:`pytest_hotupdate.host`, :mod:`pytest_hotupdate.golem`) depends on this module
+Host code (:mod:`pytest_hotupdate.host`, :mod:`pytest_hotupdate.host.golem`) depends on this module
 and never on the worker, the update policies or the registry: it reaches the worker through
 ``context.worker`` and the registry through the :class:`ControlPlane` protocol the registry
 implements, so that ``golem:api`` can ask for updates and reverts without importing

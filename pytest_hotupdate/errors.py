@@ -98,7 +98,7 @@ class ReentryError(HotUpdateError):
 class MemoryLimitExceeded(HotUpdateError):
     """A worker made the host hold more for it than its memory limit allows (the bytes written
     to a ``wasi:io`` output stream of a keyvalue or blobstore value, or the values it keeps in
-    its registry's keyvalue and blob stores, see :mod:`pytest_hotupdate.golem.store_bytes`).
+    its registry's keyvalue and blob stores, see :mod:`pytest_hotupdate.host.golem.store_bytes`).
     Raised inside the host function; the invocation then fails with an
     :class:`InvocationError` of kind ``memory``."""
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.errors import InvocationError
-from pytest_hotupdate.golem import ids
-from pytest_hotupdate.golem._base import U64
-from pytest_hotupdate.golem._shapes import build
-from pytest_hotupdate.golem.api_host import (
+from pytest_hotupdate.host.golem import ids
+from pytest_hotupdate.host.golem._shapes import build
+from pytest_hotupdate.host.golem.api_host import (
     complete_promise,
     host_state,
     metadata_facts,
     promises_of,
     requested_operations,
 )
-from pytest_hotupdate.golem.wasi_keyvalue import store_of
+from pytest_hotupdate.host.golem.wasi_keyvalue import store_of
+from pytest_hotupdate.host.sdk import U64
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.values import RecordType

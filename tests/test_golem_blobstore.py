@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate import host
-from pytest_hotupdate.golem import provider
-from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
+from pytest_hotupdate.host.golem import provider
+from pytest_hotupdate.host.golem.wasi_blobstore import blobstore_of
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.values import Err, Ok

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from pytest_hotupdate.golem._base import incarnation_state
-from pytest_hotupdate.golem.api_context import ContextState
+from pytest_hotupdate.host.golem.api_context import ContextState
+from pytest_hotupdate.host.sdk import incarnation_state
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.errors import ComponentLoadError, InvocationError
-from pytest_hotupdate.golem import builtin_interfaces, provider
+from pytest_hotupdate.host.golem import builtin_interfaces, provider
 from pytest_hotupdate.registry import Registry
 
 WASM_TOOLS = str(Path(sys.executable).with_name("wasm-tools"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.component import shims
-from pytest_hotupdate.golem.wasi_keyvalue import store_of
+from pytest_hotupdate.host.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.values import Err, Ok

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hotupdate.golem.wasi_logging import LogRecord, logs
 from pytest_hotupdate.host import SandboxGrants
+from pytest_hotupdate.host.golem.wasi_logging import LogRecord, logs
 from pytest_hotupdate.oplog import HostCall, Log
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.update import replay_history

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hotupdate.errors import InvocationError
-from pytest_hotupdate.golem import provider
+from pytest_hotupdate.host.golem import provider
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 

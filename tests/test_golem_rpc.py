@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hotupdate.golem import ids, witvalue
-from pytest_hotupdate.golem.rpc import rpc_invocations
+from pytest_hotupdate.host.golem import ids, witvalue
+from pytest_hotupdate.host.golem.rpc import rpc_invocations
 from pytest_hotupdate.oplog import HostCall, Invocation
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.values import (

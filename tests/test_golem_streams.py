@@ -15,9 +15,9 @@ import pytest
 from pytest_hotupdate import host
 from pytest_hotupdate.engine import Runtime
 from pytest_hotupdate.failures import trap_message as _trap_message
-from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
-from pytest_hotupdate.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.host import SandboxGrants
+from pytest_hotupdate.host.golem.wasi_blobstore import blobstore_of
+from pytest_hotupdate.host.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.values import Err, Ok

@@ -19,8 +19,8 @@ from pytest_hotupdate.component import bulk
 from pytest_hotupdate.component.footprint import Footprint, count_component, store_limits
 from pytest_hotupdate.component.shims import build_wat_component, run_wasm_tools
 from pytest_hotupdate.errors import InvocationError
-from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
-from pytest_hotupdate.golem.wasi_keyvalue import store_of
+from pytest_hotupdate.host.golem.wasi_blobstore import blobstore_of
+from pytest_hotupdate.host.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import PendingUpdate
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.snapshot import find_save

@@ -449,8 +449,8 @@ def test_a_host_function_calling_back_into_its_worker_is_refused(
 
 def test_a_guest_can_still_ask_for_its_own_update_through_golem_api(
         registry: Registry, sample: Callable[[str, str], Path]) -> None:
-    from pytest_hotupdate.golem import ids
-    from pytest_hotupdate.golem.api_host import requested_operations
+    from pytest_hotupdate.host.golem import ids
+    from pytest_hotupdate.host.golem.api_host import requested_operations
 
     registry.add("h15", sample("golem-host15", "v1"))
     registry.add("h15", sample("golem-host15", "v1"))  # revision 1: the same code

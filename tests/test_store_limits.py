@@ -1,5 +1,5 @@
 """Issue 12, item 3: the values a worker stores in its registry's keyvalue and blob stores count
-against its `WorkerLimits.memory_bytes` (pytest_hotupdate/golem/store_bytes.py), with the
+against its `WorkerLimits.memory_bytes` (pytest_hotupdate/host/golem/store_bytes.py), with the
 golem-kvstream and golem-blob WAT samples in real Stores."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 
 from pytest_hotupdate.component.shims import build_wat_component
 from pytest_hotupdate.errors import InvocationError
-from pytest_hotupdate.golem.store_bytes import store_bytes_of
-from pytest_hotupdate.golem.wasi_blobstore import blobstore_of
-from pytest_hotupdate.golem.wasi_keyvalue import store_of
+from pytest_hotupdate.host.golem.store_bytes import store_bytes_of
+from pytest_hotupdate.host.golem.wasi_blobstore import blobstore_of
+from pytest_hotupdate.host.golem.wasi_keyvalue import store_of
 from pytest_hotupdate.oplog import HostCall
 from pytest_hotupdate.registry import Registry
 from pytest_hotupdate.values import Ok

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import HotUpdateError
-from ..values import Err, Handle, Ok, Some, Variant
-from ..values import types as wit
+from ...errors import HotUpdateError
+from ...values import Err, Handle, Ok, Some, Variant
+from ...values import types as wit
 
 _PRIM_CASE = {"u8": "prim-u8", "u16": "prim-u16", "u32": "prim-u32", "u64": "prim-u64",
               "s8": "prim-s8", "s16": "prim-s16", "s32": "prim-s32", "s64": "prim-s64",

@@ -41,10 +41,10 @@ from typing import Any
 import wasmtime
 from wasmtime.component import Func, Linker, ResourceAny
 
-from ..component.shims import build_wat_component, shim_wat, shim_wit
-from ..errors import HotUpdateError, MemoryLimitExceeded, ResourceError
-from ..names import unversioned
-from ._base import Call, incarnation_state
+from ...component.shims import build_wat_component, shim_wat, shim_wit
+from ...errors import HotUpdateError, MemoryLimitExceeded, ResourceError
+from ...names import unversioned
+from ..sdk import Call, incarnation_state
 
 __all__ = ["GUEST_PATH", "OutgoingBody", "guest_directories", "input_stream", "needs_streams",
            "ready_pollable", "remove_stream_directory", "stream_directory", "why_unopenable"]

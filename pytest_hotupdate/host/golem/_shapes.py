@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ValueTypeError
-from ..values import Ok, Variant, validate
-from ..values import types as wit
+from ...errors import ValueTypeError
+from ...values import Ok, Variant, validate
+from ...values import types as wit
 
 
 def zero(ty: wit.WitType | None) -> Any:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import HotUpdateError
+from ...errors import HotUpdateError
 
 #: The namespace of the emulator's component UUIDs.
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/pytest-hotupdate/components")

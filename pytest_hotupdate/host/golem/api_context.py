@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..values import Prim, RecordType, Variant
-from ._base import STRING, U64, Call, HostInterface, incarnation_state
+from ...values import Prim, RecordType, Variant
+from ..sdk import STRING, U64, Call, HostInterface, incarnation_state
 
 CONTEXT = HostInterface("golem:api/context", resources=("span", "invocation-context"))
 

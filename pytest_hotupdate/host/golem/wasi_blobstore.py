@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..values import Err, ListType, Ok, Prim, ResultType, TupleType
-from ._base import (
+from ...values import Err, ListType, Ok, Prim, ResultType, TupleType
+from ..sdk import (
     BOOL,
     RESOURCES,
     STRING,

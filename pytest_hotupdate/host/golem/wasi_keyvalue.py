@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..values import Err, ListType, Ok, OptionType, Prim, ResultType, TupleType
-from ._base import (
+from ...values import Err, ListType, Ok, OptionType, Prim, ResultType, TupleType
+from ..sdk import (
     BOOL,
     RESOURCES,
     STRING,

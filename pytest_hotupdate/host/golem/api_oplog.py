@@ -22,8 +22,8 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvocationError
-from ..oplog import (
+from ...errors import InvocationError
+from ...oplog import (
     Completed,
     Failed,
     FailedUpdate,
@@ -33,9 +33,9 @@ from ..oplog import (
     PendingUpdate,
     SuccessfulUpdate,
 )
-from ..values import ListType, OptionType, TupleType, Variant, VariantType, WitType, wave_parse
+from ...values import ListType, OptionType, TupleType, Variant, VariantType, WitType, wave_parse
+from ..sdk import STRING, Call, HostInterface
 from . import ids, witvalue
-from ._base import STRING, Call, HostInterface
 from ._shapes import build, enum_case
 
 OPLOG = HostInterface("golem:api/oplog", resources=("get-oplog", "search-oplog"))

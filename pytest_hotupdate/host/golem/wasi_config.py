@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..values import ListType, OptionType, TupleType
-from ._base import STRING, Call, HostInterface
+from ...values import ListType, OptionType, TupleType
+from ..sdk import STRING, Call, HostInterface
 from ._shapes import wrap_ok
 
 CONFIG = HostInterface("wasi:config/store")

@@ -37,10 +37,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import HotUpdateError
-from ..values import OptionType, RecordType, Variant
-from . import ids
-from ._base import (
+from ...errors import HotUpdateError
+from ...values import OptionType, RecordType, Variant
+from ..sdk import (
     PERSIST_NOTHING,
     STRING,
     U64,
@@ -51,6 +50,7 @@ from ._base import (
     set_incarnation_state,
     wait_for,
 )
+from . import ids
 from ._shapes import build, enum_case
 from .wasi_io import ready_pollable
 

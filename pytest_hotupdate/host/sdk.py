@@ -14,7 +14,7 @@ native value of the import's result type; a host resource it creates is returned
 :meth:`Call.new_resource`.
 
 Durable calls go through :meth:`Call.durable` (recorded when the worker runs live, answered from
-the oplog on replay, see :class:`pytest_hotupdate.host.DurableContext`); they record plain data
+the oplog on replay, see :class:`pytest_hotupdate.durable.DurableContext`); they record plain data
 (strings, bytes, records), never handles, so that a replay on a fresh Store can rebuild its own
 handles from the recorded data.
 
@@ -107,7 +107,7 @@ class Call:
 
     def __init__(self, store: Any, context: Any, imported: ImportedFunction, name: str) -> None:
         self.store = store
-        #: The calling worker's durable context (:class:`pytest_hotupdate.host.DurableContext`).
+        #: The calling worker's durable context (:class:`pytest_hotupdate.durable.DurableContext`).
         self.context = context
         #: The function as the component imports it (exact parameter and result types).
         self.imported = imported

@@ -39,10 +39,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import HotUpdateError, InvocationError
-from ..values import Err, Ok, Variant
+from ...errors import HotUpdateError, InvocationError
+from ...values import Err, Ok, Variant
+from ..sdk import STRING, Call, HostInterface, registry_state, wait_for
 from . import ids, witvalue
-from ._base import STRING, Call, HostInterface, registry_state, wait_for
 from .wasi_io import ready_pollable
 
 RPC = HostInterface(

@@ -22,9 +22,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import HotUpdateError
-from ..values import Prim, RecordType
-from ._base import U64, Call, HostInterface, persisting_nothing
+from ...errors import HotUpdateError
+from ...values import Prim, RecordType
+from ..sdk import U64, Call, HostInterface, persisting_nothing
 from ._shapes import build, enum_case, field_type
 
 DURABILITY = HostInterface(
@@ -101,7 +101,7 @@ def read_persisted(call: Call) -> Any:
                              "worker runs live (check current-durable-execution-state first)")
     entry = pending[0]
     if not entry.function.startswith(PERSISTED):
-        from ..errors import ReplayDivergence
+        from ...errors import ReplayDivergence
 
         raise ReplayDivergence(
             f"expected host call {entry.function}, the code read a persisted durable function "
