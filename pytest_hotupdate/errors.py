@@ -159,6 +159,24 @@ class ResourceError(HotUpdateError):
     for a worker's private directory."""
 
 
+class UnsupportedHostFunction(HotUpdateError):
+    """A host function the emulator does not implement was called.
+
+    Attributes:
+        function: the function's name, ``golem:api/host.{fork-worker}``.
+    """
+
+    def __init__(self, function: str, why: str = "") -> None:
+        detail = f": {why}" if why else ""
+        super().__init__(f"{function} is not supported by the pytest-hotupdate emulator{detail}")
+        self.function = function
+
+
+class WitValueError(HotUpdateError):
+    """A ``wit-value`` (Golem's self-describing value: RPC arguments, oplog values) does not
+    have the expected type."""
+
+
 # -- signals: raised and caught inside the runtime, never reach a user ------------------------
 
 class HostAbandoned(Exception):
@@ -182,3 +200,33 @@ class Propagating(Exception):
     """Stands in, inside the guest, for a ``SystemExit`` or ``KeyboardInterrupt`` a host
     function raised (wasmtime-py's trampoline catches only ``Exception``); the worker raises
     the original once the guest has stopped."""
+
+
+class Mismatch(Exception):
+    """Inside the value converters: a value that does not fit its type; ``segs`` collects
+    path segments innermost first (the converters turn it into a ValueTypeError)."""
+
+    def __init__(self, expected: str, tail: str, pos: int | None = None) -> None:
+        super().__init__(tail)
+        self.expected = expected
+        self.tail = tail
+        self.pos = pos
+        self.segs: list[str] = []
+
+
+class BadSyntax(Exception):
+    """Inside the WAVE parser: a syntax error, its message and 0-based character position
+    (turned into a WaveSyntaxError)."""
+
+    def __init__(self, msg: str, pos: int) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.pos = pos
+
+
+class LiftFailed(Exception):
+    """Inside a lifter: a value wasmtime returned does not fit the function's result type."""
+
+
+class HistoryFailed(Exception):
+    """A replay item's failure, shown by pytest as its message alone (no traceback)."""

@@ -21,11 +21,11 @@ from wasmtime.component import Linker
 
 from ..component import ImportedFunction, LoadedComponent
 from ..durable import CURRENT
-from ..errors import ComponentLoadError, Propagating
+from ..errors import ComponentLoadError, Propagating, UnsupportedHostFunction
 from ..names import durable_name, host_call_name, unversioned
 from ..values import lifter, lowerer
 from .sandbox import SandboxGrants, needs_stream_directory
-from .sdk import Call, UnsupportedHostFunction, persisting_nothing, resource_dtor, resource_type_id
+from .sdk import Call, persisting_nothing, resource_dtor, resource_type_id
 from .wasi import (
     DURABLE_WASI,
     WASI_LINKED_VERSION,

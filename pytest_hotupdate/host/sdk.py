@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 from wasmtime.component import ResourceAny, ResourceHost
 
 from ..component import ImportedFunction
-from ..errors import HotUpdateError, InterruptAtHostCall
+from ..errors import HotUpdateError, InterruptAtHostCall, UnsupportedHostFunction
 from ..names import unversioned
 from ..values import Prim, WitType
 
@@ -47,19 +47,6 @@ T = TypeVar("T")
 STRING = Prim("string")
 U64 = Prim("u64")
 BOOL = Prim("bool")
-
-
-class UnsupportedHostFunction(HotUpdateError):
-    """A host function the emulator does not implement was called.
-
-    Attributes:
-        function: the function's name, ``golem:api/host.{fork-worker}``.
-    """
-
-    def __init__(self, function: str, why: str = "") -> None:
-        detail = f": {why}" if why else ""
-        super().__init__(f"{function} is not supported by the pytest-hotupdate emulator{detail}")
-        self.function = function
 
 
 Impl = Callable[..., Any]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ..errors import HistoryFailed
 from .settings import session_state
 
 __all__ = ["REPLAY_COLLECTOR", "REPLAY_PROPERTY", "HistoryReplayItem", "HistoryReplays",
@@ -43,7 +44,7 @@ class HistoryReplayItem(pytest.Item):
 
         if self.unreadable is not None:
             self._record("unreadable")
-            raise _HistoryFailed(f"unreadable recorded history: {self.unreadable}")
+            raise HistoryFailed(f"unreadable recorded history: {self.unreadable}")
         if self.against is None:
             pytest.skip(f"no --hotupdate-against revision for component {self.component!r}")
         from ..replayer import replay_history
@@ -54,16 +55,16 @@ class HistoryReplayItem(pytest.Item):
                                     expect_component=self.component)
         except OplogError as error:
             self._record("unreadable")
-            raise _HistoryFailed(f"unreadable recorded history: {error}") from None
+            raise HistoryFailed(f"unreadable recorded history: {error}") from None
         self._record("replayed" if result.ok else
                      f"diverged: {result.divergence}" if result.divergence is not None else
                      f"unverified: {result.unfinished}")
         where = f"recorded history {self.history} ({self.component}, {result.invocations} " \
                 "invocation(s))"
         if result.divergence is not None:
-            raise _HistoryFailed(f"{where} diverges on {self.against}:\n  {result.divergence}")
+            raise HistoryFailed(f"{where} diverges on {self.against}:\n  {result.divergence}")
         if not result.ok:
-            raise _HistoryFailed(f"{where} cannot verify {self.against}:\n  {result.unfinished}")
+            raise HistoryFailed(f"{where} cannot verify {self.against}:\n  {result.unfinished}")
 
     def _record(self, outcome: str) -> None:
         self.user_properties.append(
@@ -71,16 +72,12 @@ class HistoryReplayItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
-        if isinstance(excinfo.value, _HistoryFailed):
+        if isinstance(excinfo.value, HistoryFailed):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo, style))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.history, None, f"replay {self.name}"
-
-
-class _HistoryFailed(Exception):
-    """A replay item's failure, shown as its message alone (no traceback)."""
 
 
 class HistoryReplays(pytest.Collector):

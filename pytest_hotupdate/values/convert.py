@@ -24,8 +24,8 @@ from typing import Any
 import pytest_hotupdate.values.native as native
 import pytest_hotupdate.values.types as wit
 
-from ..errors import ValueTypeError
-from .native import Err, Handle, Mismatch, Ok, Some, Variant
+from ..errors import LiftFailed, Mismatch, ValueTypeError
+from .native import Err, Handle, Ok, Some, Variant
 
 # --- from wasmtime -----------------------------------------------------------------------------
 
@@ -432,10 +432,6 @@ def _accept_handle(h: Handle) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 
-class _LiftError(Exception):
-    pass
-
-
 def _build_lift(
     ty: wit.WitType, register: Callable[[Any], Handle] | None
 ) -> Callable[[Any], Any] | None:
@@ -482,13 +478,13 @@ def _build_lift(
         """(case index, lifted payload) of a wasmtime-py value."""
         if tagged:
             if not isinstance(v, wc.Variant) or v.tag not in index:
-                raise _LiftError(f"unexpected {native.show_got(v)} for {ty.wit()}")
+                raise LiftFailed(f"unexpected {native.show_got(v)} for {ty.wit()}")
             idx = index[v.tag]
             raw = v.payload
         else:
             idx_opt = by_class.get(type(v))
             if idx_opt is None:
-                raise _LiftError(f"unexpected {native.show_got(v)} for {ty.wit()}")
+                raise LiftFailed(f"unexpected {native.show_got(v)} for {ty.wit()}")
             idx = idx_opt
             raw = v
         if cases[idx][1] is None:
@@ -545,7 +541,7 @@ def _cached_lifter(
     def lift(value: Any) -> Any:
         try:
             return f(value)
-        except _LiftError as e:
+        except LiftFailed as e:
             raise ValueTypeError(f"result: {e}", path="result", expected=ty.wit()) from None
 
     return lift

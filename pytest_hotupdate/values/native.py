@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import pytest_hotupdate.values.types as wit
 
-from ..errors import ValueTypeError
+from ..errors import Mismatch, ValueTypeError
 
 #: Inclusive ranges of the WIT integer types.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -101,17 +101,6 @@ class Handle:
 # ---------------------------------------------------------------------------------------------
 # Errors raised inside the converters
 # ---------------------------------------------------------------------------------------------
-
-
-class Mismatch(Exception):
-    """A value that does not fit; ``segs`` collects path segments innermost first."""
-
-    def __init__(self, expected: str, tail: str, pos: int | None = None) -> None:
-        super().__init__(tail)
-        self.expected = expected
-        self.tail = tail
-        self.pos = pos
-        self.segs: list[str] = []
 
 
 def show_int(v: int) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 
+from ...errors import UnsupportedHostFunction
 from ...names import unversioned
-from ..sdk import HostInterface, UnsupportedHostFunction
+from ..sdk import HostInterface
 
 __all__ = ["HostInterface", "UnsupportedHostFunction", "builtin_interfaces", "provider"]
 

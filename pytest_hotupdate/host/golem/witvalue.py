@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import HotUpdateError
+from ...errors import WitValueError
 from ...values import Err, Handle, Ok, Some, Variant
 from ...values import types as wit
 
@@ -23,10 +23,6 @@ _PRIM_CASE = {"u8": "prim-u8", "u16": "prim-u16", "u32": "prim-u32", "u64": "pri
 #: The URI written in handle nodes when the caller names no owner. Golem writes the URI of the
 #: worker that owns the resource (``urn:worker:<component uuid>/<name>``); RPC does too.
 HANDLE_URI = "urn:pytest-hotupdate:handle"
-
-
-class WitValueError(HotUpdateError):
-    """A ``wit-value`` does not have the expected type."""
 
 
 def encode(ty: wit.WitType | None, value: Any, handle_uri: str = HANDLE_URI) -> dict[str, Any]:

@@ -16,13 +16,12 @@ from typing import Any
 
 import pytest_hotupdate.values.types as wit
 
-from ...errors import ValueTypeError, WaveSyntaxError
+from ...errors import BadSyntax, Mismatch, ValueTypeError, WaveSyntaxError
 from ..native import (
     INT_RANGES,
     SURROGATE,
     Err,
     Handle,
-    Mismatch,
     Ok,
     Some,
     Variant,
@@ -31,7 +30,7 @@ from ..native import (
     to_value_error,
 )
 from .floats import parse_f32
-from .parse import BadSyntax, Node, parse_untyped
+from .parse import Node, parse_untyped
 
 # ---------------------------------------------------------------------------------------------
 # Tables of the fast path for integer lists

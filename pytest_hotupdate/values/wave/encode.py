@@ -16,8 +16,8 @@ from typing import Any
 import pytest_hotupdate.values.native as native
 import pytest_hotupdate.values.types as wit
 
-from ...errors import ValueTypeError
-from ..native import Handle, Mismatch
+from ...errors import Mismatch, ValueTypeError
+from ..native import Handle
 from .floats import format_float
 
 # ---------------------------------------------------------------------------------------------

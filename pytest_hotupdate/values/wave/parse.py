@@ -11,21 +11,13 @@ import json
 import re
 from typing import Any
 
+from ...errors import BadSyntax
 from ..native import SURROGATE
 from .encode import KEYWORDS
 
 # ---------------------------------------------------------------------------------------------
 # Syntax errors
 # ---------------------------------------------------------------------------------------------
-
-
-class BadSyntax(Exception):
-    """A WAVE syntax error: message and 0-based character position."""
-
-    def __init__(self, msg: str, pos: int) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.pos = pos
 
 
 # ---------------------------------------------------------------------------------------------
