@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from . import host
 from .durable import DurableContext
 from .engine import INTERRUPT_MARKER, Interrupter
 from .errors import (
@@ -25,6 +24,7 @@ from .errors import (
     ReplayDivergence,
     ResourceError,
 )
+from .host import explain_two_borrows_trap
 
 __all__ = ["guest_failure", "instantiation_failure", "trap_message"]
 
@@ -79,7 +79,7 @@ def _classify(function: str, error: BaseException, interrupter: Interrupter,
             function,
             "host-error",
         )
-    two_borrows = host.explain_two_borrows_trap(str(error))
+    two_borrows = explain_two_borrows_trap(str(error))
     if two_borrows is not None:
         return InvocationError(f"{function}: trapped: {two_borrows}", function, "trap")
     message = trap_message(error)

@@ -34,7 +34,6 @@ from typing import Any
 import wasmtime
 from wasmtime.component import ResourceAny
 
-from . import host, replay
 from .component import FunctionInfo, LoadedComponent, bulk
 from .durable import CURRENT, ControlPlane, DurableContext
 from .engine import Runtime, SerialRunner
@@ -57,9 +56,17 @@ from .history import (
     update_counts,
     update_records,
 )
-from .host import HostFunctions, SandboxGrants
+from .host import (
+    HostFunctions,
+    SandboxGrants,
+    make_wasi_config,
+    needs_stream_directory,
+    remove_stream_directory,
+    stream_directory,
+)
 from .incarnation import CallPlan, Incarnation, wait_released, weak_sink
 from .oplog import Completed, Entry, Failed, HostCall, Invocation, Log, Oplog, OplogHeader
+from .replay import check_consumed, replay_into
 from .snapshot import Snapshot
 from .values import Handle, lifter, lowerer, wave_encode, wave_parse_params
 
@@ -348,7 +355,7 @@ class Worker:
         for incarnation in incarnations:
             incarnation.close()
         self._incarnations.clear()
-        host.remove_stream_directory(self)
+        remove_stream_directory(self)
         self._closed = True
         return incarnations
 
@@ -378,9 +385,9 @@ class Worker:
         linker = self.runtime.linker(component, self.host_functions, self.grants)
         outputs = (weak_sink(self, "_capture_stdout"), weak_sink(self, "_capture_stderr"))
         try:
-            streams = (host.stream_directory(self) if host.needs_stream_directory(component)
+            streams = (stream_directory(self) if needs_stream_directory(component)
                        else None)
-            config = host.make_wasi_config(self.grants, *outputs, streams)
+            config = make_wasi_config(self.grants, *outputs, streams)
         except ResourceError as error:
             raise ResourceError(f"worker {self.name}: {error}") from None
         incarnation = Incarnation.open(self.runtime.engine, component, revision, linker, config,
@@ -482,9 +489,8 @@ class Worker:
     ) -> tuple[CallPlan, Any] | None:
         """Instantiate ``incarnation`` and replay the oplog (or ``entries``) from ``point`` into
         it (see :func:`pytest_hotupdate.replay.replay_into`)."""
-        return replay.replay_into(self, incarnation, point,
-                                  self.oplog.entries if entries is None else entries,
-                                  on_exhausted)
+        return replay_into(self, incarnation, point,
+                           self.oplog.entries if entries is None else entries, on_exhausted)
 
     def call_unrecorded(self, incarnation: Incarnation, info: FunctionInfo, args: tuple[Any, ...]
                         ) -> Any:
@@ -654,7 +660,7 @@ class Worker:
         if raised is not None:
             raise raised
         if replaying:
-            replay.check_consumed(recorder, -1, None)
+            check_consumed(recorder, -1, None)
 
     # -- output -------------------------------------------------------------------------------
 
@@ -684,4 +690,4 @@ def _close_open_workers() -> None:
     closed = [incarnation for worker in list(_OPEN_WORKERS)
               for incarnation in worker._close_at_exit()]
     wait_released(closed)  # once for all of them
-    host.remove_stream_directory()  # those that could not be removed when their worker closed
+    remove_stream_directory()  # those that could not be removed when their worker closed

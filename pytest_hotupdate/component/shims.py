@@ -158,24 +158,19 @@ def compose(data: bytes, label: str) -> bytes:
     digest = hashlib.sha256(hashlib.sha256(data).digest())
     for shim in shims:
         digest.update(hashlib.sha256(shim).digest())
-    out = _cache_dir() / f"composed-{digest.hexdigest()[:32]}.wasm"
-    try:
-        return out.read_bytes()
-    except OSError:
-        pass
-    tool = _wasm_tools(label)
-    with tempfile.TemporaryDirectory(prefix="hotupdate-shim-") as tmp:
-        root, composed = Path(tmp) / "root.wasm", Path(tmp) / "out.wasm"
+
+    def build(tool: str, tmp: Path) -> bytes:
+        root, composed = tmp / "root.wasm", tmp / "out.wasm"
         root.write_bytes(data)
         args = ["compose", str(root)]
         for index, shim in enumerate(shims):
-            shim_path = Path(tmp) / f"shim-{index}.wasm"
+            shim_path = tmp / f"shim-{index}.wasm"
             shim_path.write_bytes(shim)
             args += ["-d", str(shim_path)]
         _run(tool, label, *args, "-o", str(composed))
-        result = composed.read_bytes()
-    write_atomically(out, result)
-    return result
+        return composed.read_bytes()
+
+    return _cached(_cache_dir() / f"composed-{digest.hexdigest()[:32]}.wasm", label, build)
 
 
 def _shim_bytes() -> bytes:
@@ -198,29 +193,37 @@ _SHIMS: tuple[tuple[Callable[[bytes], bool], Callable[[], bytes]], ...] = (
 def build_wat_component(label: str, wit: dict[str, str], wat: str, world: str) -> bytes:
     """The component ``wasm-tools`` builds from ``wat`` and the WIT files ``wit`` (relative
     path -> text) for ``world``, cached on disk by content."""
+    digest = hashlib.sha256(
+        ("".join(f"{k}\0{v}" for k, v in sorted(wit.items())) + world + wat).encode()
+    ).hexdigest()
+
+    def build(tool: str, base: Path) -> bytes:
+        for rel, text in wit.items():
+            (base / "wit" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (base / "wit" / rel).write_text(text, encoding="utf-8")
+        (base / "component.wat").write_text(wat, encoding="utf-8")
+        _run(tool, label, "component", "embed", str(base / "wit"), "--world", world,
+             str(base / "component.wat"), "-o", str(base / "core.wasm"))
+        _run(tool, label, "component", "new", str(base / "core.wasm"), "-o",
+             str(base / "component.wasm"))
+        return (base / "component.wasm").read_bytes()
+
     with _LOCK:
-        digest = hashlib.sha256(
-            ("".join(f"{k}\0{v}" for k, v in sorted(wit.items())) + world + wat).encode()
-        ).hexdigest()
-        path = _cache_dir() / f"{world}-{digest[:24]}.wasm"
-        try:
-            return path.read_bytes()
-        except OSError:
-            pass
-        tool = _wasm_tools(label)
-        with tempfile.TemporaryDirectory(prefix="hotupdate-shim-") as tmp:
-            base = Path(tmp)
-            for rel, text in wit.items():
-                (base / "wit" / rel).parent.mkdir(parents=True, exist_ok=True)
-                (base / "wit" / rel).write_text(text, encoding="utf-8")
-            (base / "component.wat").write_text(wat, encoding="utf-8")
-            _run(tool, label, "component", "embed", str(base / "wit"), "--world", world,
-                 str(base / "component.wat"), "-o", str(base / "core.wasm"))
-            _run(tool, label, "component", "new", str(base / "core.wasm"), "-o",
-                 str(base / "component.wasm"))
-            data = (base / "component.wasm").read_bytes()
-        write_atomically(path, data)
-        return data
+        return _cached(_cache_dir() / f"{world}-{digest[:24]}.wasm", label, build)
+
+
+def _cached(path: Path, label: str, build: Callable[[str, Path], bytes]) -> bytes:
+    """The bytes cached at ``path``, else ``build(wasm_tools, temporary_directory)``'s,
+    cached there (atomically)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    tool = _wasm_tools(label)
+    with tempfile.TemporaryDirectory(prefix="hotupdate-shim-") as tmp:
+        data = build(tool, Path(tmp))
+    write_atomically(path, data)
+    return data
 
 
 def _cache_dir() -> Path:

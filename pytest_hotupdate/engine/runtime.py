@@ -27,9 +27,8 @@ from typing import Any
 import wasmtime
 from wasmtime.component import Linker
 
-from .. import host
 from ..component import ComponentCache, EngineConfig, LoadedComponent, make_engine
-from ..host import HostFunctions, SandboxGrants
+from ..host import HostFunctions, SandboxGrants, build_linker
 
 #: How often the epoch ticker advances the engine's epoch (deadline granularity).
 TICK_SECONDS = 0.005
@@ -103,7 +102,7 @@ class Runtime:
         with self._lock:
             linker = self._linkers.get(key)
             if linker is None:
-                linker = host.build_linker(self.engine, component, host_functions, grants)
+                linker = build_linker(self.engine, component, host_functions, grants)
                 self._linkers[key] = linker
             return linker
 

@@ -20,7 +20,7 @@ import wasmtime
 from wasmtime.component import Linker
 
 from ..component import ImportedFunction, LoadedComponent
-from ..durable import CURRENT
+from ..durable import CURRENT, DurableContext
 from ..errors import ComponentLoadError, Propagating, UnsupportedHostFunction
 from ..names import durable_name, host_call_name, unversioned
 from ..values import lifter, lowerer
@@ -91,24 +91,28 @@ def unprovided_imports(
     return missing
 
 
-def _durable_host_function(
-    qualified: str, imported: ImportedFunction, live: Callable[..., Any]
-) -> Callable[..., Any]:
-    """Wrap ``live`` as a wasmtime host function that records / replays through CURRENT."""
-    lifts = tuple(lifter(ty) for _, ty in imported.params)
-    lower = lowerer(imported.result, "result") if imported.result is not None else None
-    params, result = imported.params, imported.result
+def _calling_context(name: str) -> DurableContext:
+    context = CURRENT.context
+    if context is None:  # pragma: no cover - only if the guest runs outside a worker
+        raise RuntimeError(f"host function {name} called outside a worker")
+    return context
 
-    def host_function(_store: Any, *raw: Any) -> Any:
-        context = CURRENT.context
-        if context is None:  # pragma: no cover - only if the guest runs outside a worker
-            raise RuntimeError(f"host function {qualified} called outside a worker")
+
+def _host_function(name: str, imported: ImportedFunction,
+                   body: Callable[[Any, DurableContext, tuple[Any, ...]], Any]
+                   ) -> Callable[..., Any]:
+    """A wasmtime host function with the types of the component's import ``imported``: it
+    lifts the arguments, runs ``body(store, context, args)`` for the calling worker's durable
+    context and lowers its result. An exception is remembered by the context; a ``SystemExit``
+    or ``KeyboardInterrupt`` is replaced by a stand-in (see :func:`_propagating`)."""
+    lifts = tuple(lifter(ty) for _, ty in imported.params)  # handles stay ResourceAny values
+    lower = lowerer(imported.result, "result") if imported.result is not None else None
+
+    def host_function(store: Any, *raw: Any) -> Any:
+        context = _calling_context(name)
         try:
             args = tuple(lift(value) for lift, value in zip(lifts, raw))
-            if persisting_nothing(context):
-                value = live(*args)  # golem:api persist-nothing: run live, record nothing
-            else:
-                value = context.durable_call(qualified, params, result, live, args)
+            value = body(store, context, args)
             return lower(value) if lower is not None else None
         except BaseException as error:
             context.host_failed(error)
@@ -119,11 +123,26 @@ def _durable_host_function(
     return host_function
 
 
+def _durable_host_function(
+    qualified: str, imported: ImportedFunction, live: Callable[..., Any]
+) -> Callable[..., Any]:
+    """Wrap ``live`` as a wasmtime host function that records / replays through CURRENT."""
+    params, result = imported.params, imported.result
+
+    def durable(_store: Any, context: DurableContext, args: tuple[Any, ...]) -> Any:
+        if persisting_nothing(context):
+            return live(*args)  # golem:api persist-nothing: run live, record nothing
+        return context.durable_call(qualified, params, result, live, args)
+
+    return _host_function(qualified, imported, durable)
+
+
 def _propagating(error: BaseException) -> Exception:
     """A stand-in for ``error`` (``SystemExit``, ``KeyboardInterrupt``): wasmtime-py's
     trampoline catches only ``Exception``, and anything else would escape the ctypes callback
     (printed and lost, the guest running on with no result). The stand-in stops the guest; the
-    worker then raises the original, which :meth:`~pytest_hotupdate.durable.DurableContext.host_failed` kept."""
+    worker then raises the original, which
+    :meth:`~pytest_hotupdate.durable.DurableContext.host_failed` kept."""
     return Propagating(f"{type(error).__name__} raised in a host function")
 
 
@@ -131,38 +150,22 @@ def _bounded(name: str, user: Callable[..., Any]) -> Callable[..., Any]:
     """``user`` run through the calling worker's deadline (on a helper thread)."""
 
     def bounded(*args: Any) -> Any:
-        context = CURRENT.context
-        if context is None:  # pragma: no cover - only if the guest runs outside a worker
-            raise RuntimeError(f"host function {name} called outside a worker")
-        return context.run_bounded(name, user, args)
+        return _calling_context(name).run_bounded(name, user, args)
 
     return bounded
 
 
 def _builtin_host_function(impl: Callable[..., Any], imported: ImportedFunction
                            ) -> Callable[..., Any]:
-    """Wrap a built-in implementation (``impl(call, *args)``, see :mod:`pytest_hotupdate.host.golem`)
-    as a wasmtime host function with the types of the component's own import."""
-
+    """Wrap a built-in implementation (``impl(call, *args)``, see
+    :mod:`pytest_hotupdate.host.golem`) as a wasmtime host function with the types of the
+    component's own import; resource handles reach it as ``ResourceAny`` values."""
     name = host_call_name(imported.interface, imported.name)
-    lifts = tuple(lifter(ty) for _, ty in imported.params)  # handles stay ResourceAny values
-    lower = lowerer(imported.result, "result") if imported.result is not None else None
 
-    def host_function(store: Any, *raw: Any) -> Any:
-        context = CURRENT.context
-        if context is None:  # pragma: no cover - only if the guest runs outside a worker
-            raise RuntimeError(f"host function {name} called outside a worker")
-        try:
-            args = tuple(lift(value) for lift, value in zip(lifts, raw))
-            value = impl(Call(store, context, imported, name), *args)
-            return lower(value) if lower is not None else None
-        except BaseException as error:
-            context.host_failed(error)
-            if isinstance(error, Exception):
-                raise
-            raise _propagating(error) from None
+    def builtin(store: Any, context: DurableContext, args: tuple[Any, ...]) -> Any:
+        return impl(Call(store, context, imported, name), *args)
 
-    return host_function
+    return _host_function(name, imported, builtin)
 
 
 def _failing_host_function(error: Callable[[], BaseException]) -> Callable[..., Any]:

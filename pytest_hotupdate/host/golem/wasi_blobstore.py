@@ -27,36 +27,28 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest_hotupdate.host.sdk as sdk  # as one module: its names are wasi_keyvalue's too
+
 from ...values import Err, ListType, Ok, Prim, ResultType, TupleType
-from ..sdk import (
-    BOOL,
-    RESOURCES,
-    STRING,
-    U64,
-    Call,
-    HostInterface,
-    recorded_as,
-    registry_state,
-)
 from ._shapes import build
 from .store_bytes import Place, StoreBytes, store_bytes_of
 from .wasi_io import OutgoingBody, input_stream
 
-TYPES = HostInterface("wasi:blobstore/types", resources=("outgoing-value", "incoming-value"))
-CONTAINER = HostInterface(
+TYPES = sdk.HostInterface("wasi:blobstore/types", resources=("outgoing-value", "incoming-value"))
+CONTAINER = sdk.HostInterface(
     "wasi:blobstore/container", resources=("container", "stream-object-names"),
     unsupported={"[method]container.write-data": "it is served through the blobstore shim "
                  "that Registry.add composes with the component (wasmtime-py 50 cannot pass its "
                  "two borrowed handles to a host function)", "*": "not emulated"})
-BLOBSTORE = HostInterface("wasi:blobstore/blobstore")
+BLOBSTORE = sdk.HostInterface("wasi:blobstore/blobstore")
 
 _BYTES = ListType(Prim("u8"))
-_NAME = ("name", STRING)
-_CONTAINER = ("container", STRING)
+_NAME = ("name", sdk.STRING)
+_CONTAINER = ("container", sdk.STRING)
 
 
 def _result(ok: Any) -> ResultType:
-    return ResultType(ok, STRING)
+    return ResultType(ok, sdk.STRING)
 
 
 @dataclass
@@ -113,14 +105,14 @@ def blobstore_of(worker_or_registry: Any) -> BlobStore:
     """The blob store of a registry (or of the registry of a worker)."""
     owner = getattr(worker_or_registry, "registry", None) or worker_or_registry
     held = store_bytes_of(owner)  # outside registry_state, which holds its lock
-    return registry_state(owner, "wasi:blobstore", lambda: BlobStore(held))
+    return sdk.registry_state(owner, "wasi:blobstore", lambda: BlobStore(held))
 
 
 def _place(container: str, name: str) -> Place:
     return ("wasi:blobstore", container, name)
 
 
-def _store(call: Call) -> BlobStore:
+def _store(call: sdk.Call) -> BlobStore:
     return blobstore_of(call.worker)
 
 
@@ -130,7 +122,7 @@ def _missing(container: str) -> Err:
 
 # -- blobstore ---------------------------------------------------------------------------------
 
-def _open(call: Call, name: str, create: bool) -> Any:
+def _open(call: sdk.Call, name: str, create: bool) -> Any:
     store = _store(call)
 
     def live(container: str) -> Any:
@@ -150,17 +142,17 @@ def _open(call: Call, name: str, create: bool) -> Any:
 
 
 @BLOBSTORE.function("create-container")
-def create_container(call: Call, name: str) -> Any:
+def create_container(call: sdk.Call, name: str) -> Any:
     return _open(call, name, True)
 
 
 @BLOBSTORE.function("get-container")
-def get_container(call: Call, name: str) -> Any:
+def get_container(call: sdk.Call, name: str) -> Any:
     return _open(call, name, False)
 
 
 @BLOBSTORE.function("delete-container")
-def delete_container(call: Call, name: str) -> Any:
+def delete_container(call: sdk.Call, name: str) -> Any:
     store = _store(call)
 
     def live(container: str) -> Any:
@@ -176,17 +168,17 @@ def delete_container(call: Call, name: str) -> Any:
 
 
 @BLOBSTORE.function("container-exists")
-def container_exists(call: Call, name: str) -> Any:
+def container_exists(call: sdk.Call, name: str) -> Any:
     store = _store(call)
 
     def live(container: str) -> Any:
         with store.lock:
             return Ok(store._container(container) is not None)
 
-    return call.durable([_NAME], _result(BOOL), live, name)
+    return call.durable([_NAME], _result(sdk.BOOL), live, name)
 
 
-def _transfer(call: Call, source: Any, target: Any, move: bool) -> Any:
+def _transfer(call: sdk.Call, source: Any, target: Any, move: bool) -> Any:
     store = _store(call)
     object_id = call.imported.params[0][1]
 
@@ -211,18 +203,18 @@ def _transfer(call: Call, source: Any, target: Any, move: bool) -> Any:
 
 
 @BLOBSTORE.function("copy-object")
-def copy_object(call: Call, source: Any, target: Any) -> Any:
+def copy_object(call: sdk.Call, source: Any, target: Any) -> Any:
     return _transfer(call, source, target, False)
 
 
 @BLOBSTORE.function("move-object")
-def move_object(call: Call, source: Any, target: Any) -> Any:
+def move_object(call: sdk.Call, source: Any, target: Any) -> Any:
     return _transfer(call, source, target, True)
 
 
 # -- container ---------------------------------------------------------------------------------
 
-def _in_container(call: Call, handle: Any, params: list[tuple[str, Any]], result: Any,
+def _in_container(call: sdk.Call, handle: Any, params: list[tuple[str, Any]], result: Any,
                   operation: Any, *args: Any) -> Any:
     """A durable operation on the container behind ``handle`` (recorded with its name)."""
     store = _store(call)
@@ -237,29 +229,29 @@ def _in_container(call: Call, handle: Any, params: list[tuple[str, Any]], result
 
 
 @CONTAINER.function("[method]container.name")
-def container_name(call: Call, handle: Any) -> Any:
+def container_name(call: sdk.Call, handle: Any) -> Any:
     return Ok(call.resource(handle))
 
 
 @CONTAINER.function("[method]container.info")
-def container_info(call: Call, handle: Any) -> Any:
+def container_info(call: sdk.Call, handle: Any) -> Any:
     name = call.resource(handle)
     metadata = call.result_type.ok  # type: ignore[union-attr]
-    recorded = _in_container(call, handle, [], _result(U64), lambda box: Ok(box.created_at))
+    recorded = _in_container(call, handle, [], _result(sdk.U64), lambda box: Ok(box.created_at))
     if isinstance(recorded, Err):
         return recorded
     return Ok(build(metadata, {"name": name, "created-at": recorded.value}))
 
 
 @CONTAINER.function("[method]container.get-data")
-def get_data(call: Call, handle: Any, name: str, start: int, end: int) -> Any:
+def get_data(call: sdk.Call, handle: Any, name: str, start: int, end: int) -> Any:
     def read(box: _Container, object_name: str, first: int, last: int) -> Any:
         item = box.objects.get(object_name)
         if item is None:
             return Err(f"object {object_name!r} does not exist")
         return Ok(item.data[first:last + 1] if last >= first else b"")
 
-    recorded = _in_container(call, handle, [_NAME, ("start", U64), ("end", U64)],
+    recorded = _in_container(call, handle, [_NAME, ("start", sdk.U64), ("end", sdk.U64)],
                              _result(_BYTES), read, name, start, end)
     if isinstance(recorded, Err):
         return recorded
@@ -267,8 +259,8 @@ def get_data(call: Call, handle: Any, name: str, start: int, end: int) -> Any:
 
 
 @CONTAINER.function("[method]container.list-objects")
-def list_objects(call: Call, handle: Any) -> Any:
-    recorded = _in_container(call, handle, [], _result(ListType(STRING)),
+def list_objects(call: sdk.Call, handle: Any) -> Any:
+    recorded = _in_container(call, handle, [], _result(ListType(sdk.STRING)),
                              lambda box: Ok(sorted(box.objects)))
     if isinstance(recorded, Err):
         return recorded
@@ -277,7 +269,7 @@ def list_objects(call: Call, handle: Any) -> Any:
 
 
 @CONTAINER.function("[method]container.delete-object")
-def delete_object(call: Call, handle: Any, name: str) -> Any:
+def delete_object(call: sdk.Call, handle: Any, name: str) -> Any:
     def delete(box: _Container, object_name: str) -> Any:
         box.objects.pop(object_name, None)
         _store(call).held.release([_place(box.name, object_name)])
@@ -287,25 +279,25 @@ def delete_object(call: Call, handle: Any, name: str) -> Any:
 
 
 @CONTAINER.function("[method]container.delete-objects")
-def delete_objects(call: Call, handle: Any, names: list[str]) -> Any:
+def delete_objects(call: sdk.Call, handle: Any, names: list[str]) -> Any:
     def delete(box: _Container, object_names: list[str]) -> Any:
         for object_name in object_names:
             box.objects.pop(object_name, None)
         _store(call).held.release(_place(box.name, n) for n in object_names)
         return Ok(None)
 
-    return _in_container(call, handle, [("names", ListType(STRING))], _result(None), delete,
+    return _in_container(call, handle, [("names", ListType(sdk.STRING))], _result(None), delete,
                          list(names))
 
 
 @CONTAINER.function("[method]container.has-object")
-def has_object(call: Call, handle: Any, name: str) -> Any:
-    return _in_container(call, handle, [_NAME], _result(BOOL),
+def has_object(call: sdk.Call, handle: Any, name: str) -> Any:
+    return _in_container(call, handle, [_NAME], _result(sdk.BOOL),
                          lambda box, object_name: Ok(object_name in box.objects), name)
 
 
 @CONTAINER.function("[method]container.object-info")
-def object_info(call: Call, handle: Any, name: str) -> Any:
+def object_info(call: sdk.Call, handle: Any, name: str) -> Any:
     container = call.resource(handle)
     metadata = call.result_type.ok  # type: ignore[union-attr]
 
@@ -315,7 +307,7 @@ def object_info(call: Call, handle: Any, name: str) -> Any:
             return Err(f"object {object_name!r} does not exist")
         return Ok((item.created_at, len(item.data)))
 
-    recorded = _in_container(call, handle, [_NAME], _result(TupleType((U64, U64))), info, name)
+    recorded = _in_container(call, handle, [_NAME], _result(TupleType((sdk.U64, sdk.U64))), info, name)
     if isinstance(recorded, Err):
         return recorded
     created_at, size = recorded.value
@@ -324,7 +316,7 @@ def object_info(call: Call, handle: Any, name: str) -> Any:
 
 
 @CONTAINER.function("[method]container.clear")
-def clear(call: Call, handle: Any) -> Any:
+def clear(call: sdk.Call, handle: Any) -> Any:
     def empty(box: _Container) -> Any:
         _store(call).held.release(_place(box.name, n) for n in box.objects)
         box.objects.clear()
@@ -334,14 +326,14 @@ def clear(call: Call, handle: Any) -> Any:
 
 
 @CONTAINER.function("[method]stream-object-names.read-stream-object-names")
-def read_names(call: Call, handle: Any, count: int) -> Any:
+def read_names(call: sdk.Call, handle: Any, count: int) -> Any:
     names: list[str] = call.resource(handle)
     taken, names[:] = names[:count], names[count:]
     return Ok((taken, not names))
 
 
 @CONTAINER.function("[method]stream-object-names.skip-stream-object-names")
-def skip_names(call: Call, handle: Any, count: int) -> Any:
+def skip_names(call: sdk.Call, handle: Any, count: int) -> Any:
     names: list[str] = call.resource(handle)
     skipped = min(count, len(names))
     del names[:skipped]
@@ -351,30 +343,30 @@ def skip_names(call: Call, handle: Any, count: int) -> Any:
 # -- values ----------------------------------------------------------------------------------
 
 @TYPES.function("[static]outgoing-value.new-outgoing-value")
-def new_outgoing_value(call: Call) -> Any:
+def new_outgoing_value(call: sdk.Call) -> Any:
     return call.new_resource("wasi:blobstore/types", "outgoing-value", OutgoingBody())
 
 
 @TYPES.function("[method]outgoing-value.outgoing-value-write-body")
-def write_body(call: Call, handle: Any) -> Any:
+def write_body(call: sdk.Call, handle: Any) -> Any:
     outgoing: OutgoingBody = call.resource(handle)
     return Ok(outgoing.open_stream(call))
 
 
 @TYPES.function("[method]incoming-value.incoming-value-consume-sync",
                 "[static]incoming-value.incoming-value-consume-sync")
-def consume_sync(call: Call, handle: Any) -> Any:
+def consume_sync(call: sdk.Call, handle: Any) -> Any:
     return Ok(bytes(call.resource(handle)))
 
 
 @TYPES.function("[method]incoming-value.incoming-value-consume-async",
                 "[static]incoming-value.incoming-value-consume-async")
-def consume_async(call: Call, handle: Any) -> Any:
+def consume_async(call: sdk.Call, handle: Any) -> Any:
     return Ok(input_stream(call, bytes(call.resource(handle))))
 
 
 @TYPES.function("[method]incoming-value.size")
-def incoming_size(call: Call, handle: Any) -> int:
+def incoming_size(call: sdk.Call, handle: Any) -> int:
     return len(call.resource(handle))
 
 
@@ -384,12 +376,12 @@ def incoming_size(call: Call, handle: Any) -> int:
 #: What the blobstore shim imports: the container and blobstore functions, with the resources
 #: renamed and ``write-data`` taking the outgoing value's host id. Calls are recorded under the
 #: names of the functions the guest called (``wasi:blobstore/container.{container.write-data}``).
-SHIM = HostInterface("hotupdate:shim/blobstore", resources=("host-container", "host-object-names"))
+SHIM = sdk.HostInterface("hotupdate:shim/blobstore", resources=("host-container", "host-object-names"))
 
 _SHIM_KINDS = {"container": "host-container", "stream-object-names": "host-object-names"}
 
 
-def _kind(call: Call, kind: str) -> tuple[str, str]:
+def _kind(call: sdk.Call, kind: str) -> tuple[str, str]:
     """The (interface, resource) of a new container or name stream for this call's caller:
     the guest's own, or the shim's renamed one."""
     if (call.imported.interface or "").startswith("hotupdate:shim/blobstore"):
@@ -397,8 +389,8 @@ def _kind(call: Call, kind: str) -> tuple[str, str]:
     return "wasi:blobstore/container", kind
 
 
-def write_data_by_id(call: Call, handle: Any, name: str, value_id: int) -> Any:
-    data = RESOURCES.by_rep(value_id, call.name).data
+def write_data_by_id(call: sdk.Call, handle: Any, name: str, value_id: int) -> Any:
+    data = sdk.RESOURCES.by_rep(value_id, call.name).data
 
     def write(box: _Container, object_name: str, body: bytes) -> Any:
         _store(call).held.charge(call, {_place(box.name, object_name): len(body)})
@@ -409,8 +401,8 @@ def write_data_by_id(call: Call, handle: Any, name: str, value_id: int) -> Any:
                          data)
 
 
-def outgoing_value_id(call: Call, handle: Any) -> int:
-    return RESOURCES.rep(call.store, handle)
+def outgoing_value_id(call: sdk.Call, handle: Any) -> int:
+    return sdk.RESOURCES.rep(call.store, handle)
 
 
 _CONTAINER_METHODS = {
@@ -420,24 +412,24 @@ _CONTAINER_METHODS = {
     "clear": clear,
 }
 SHIM.functions.update({
-    f"[method]host-container.{method}": recorded_as(
+    f"[method]host-container.{method}": sdk.recorded_as(
         f"wasi:blobstore/container.{{container.{method}}}", impl)
     for method, impl in _CONTAINER_METHODS.items()})
 SHIM.functions.update({
-    "[method]host-container.write-data-by-id": recorded_as(
+    "[method]host-container.write-data-by-id": sdk.recorded_as(
         "wasi:blobstore/container.{container.write-data}", write_data_by_id),
-    "[method]host-object-names.read-stream-object-names": recorded_as(
+    "[method]host-object-names.read-stream-object-names": sdk.recorded_as(
         "wasi:blobstore/container.{stream-object-names.read-stream-object-names}", read_names),
-    "[method]host-object-names.skip-stream-object-names": recorded_as(
+    "[method]host-object-names.skip-stream-object-names": sdk.recorded_as(
         "wasi:blobstore/container.{stream-object-names.skip-stream-object-names}", skip_names),
     "outgoing-value-id": outgoing_value_id,
-    "create-container": recorded_as("wasi:blobstore/blobstore.{create-container}",
+    "create-container": sdk.recorded_as("wasi:blobstore/blobstore.{create-container}",
                                     create_container),
-    "get-container": recorded_as("wasi:blobstore/blobstore.{get-container}", get_container),
-    "delete-container": recorded_as("wasi:blobstore/blobstore.{delete-container}",
+    "get-container": sdk.recorded_as("wasi:blobstore/blobstore.{get-container}", get_container),
+    "delete-container": sdk.recorded_as("wasi:blobstore/blobstore.{delete-container}",
                                     delete_container),
-    "container-exists": recorded_as("wasi:blobstore/blobstore.{container-exists}",
+    "container-exists": sdk.recorded_as("wasi:blobstore/blobstore.{container-exists}",
                                     container_exists),
-    "copy-object": recorded_as("wasi:blobstore/blobstore.{copy-object}", copy_object),
-    "move-object": recorded_as("wasi:blobstore/blobstore.{move-object}", move_object),
+    "copy-object": sdk.recorded_as("wasi:blobstore/blobstore.{copy-object}", copy_object),
+    "move-object": sdk.recorded_as("wasi:blobstore/blobstore.{move-object}", move_object),
 })
