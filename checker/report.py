@@ -110,7 +110,7 @@ def render_text(report: Report, color: bool = False) -> str:
             lines.append(f"    suppressed {s.finding.rule_id}  {s.finding.path}  ({s.reason})")
         lines.append("")
     failing = report.failing()
-    threshold = report.fail_on.value if report.fail_on else "never"
+    threshold = report.fail_on_text
     lines.append(
         f"{len(report.pairs)} pair(s) checked; {len(failing)} finding(s) at or above "
         f"--fail-on {threshold}{_diverging_note(report)}: exit {report.exit_code}"
@@ -146,7 +146,7 @@ def report_dict(report: Report) -> dict[str, object]:
         "schema-version": SCHEMA_VERSION,
         "tool": {"name": TOOL, "version": report.tool_version},
         "host": report.host,
-        "fail-on": report.fail_on.value if report.fail_on else "never",
+        "fail-on": report.fail_on_text,
         "exit-code": report.exit_code,
         "pairs": [pair_dict(p) for p in report.pairs],
     }
@@ -192,7 +192,7 @@ def render_markdown(report: Report, color: bool = False) -> str:
             out += [f"- `{s.finding.rule_id}` `{_md(s.finding.path)}`: {_md(s.reason)}"
                     for s in pair.suppressed]
         out.append("")
-    threshold = report.fail_on.value if report.fail_on else "never"
+    threshold = report.fail_on_text
     out.append(
         f"{len(report.failing())} finding(s) at or above `--fail-on {threshold}`"
         f"{_diverging_note(report)}; exit status {report.exit_code}."
@@ -407,7 +407,7 @@ def render_github(report: Report, color: bool = False) -> str:
             f"::notice title={_gh_prop(f'hotupdate-check {pair.old} -> {pair.new}')}::"
             + _gh_data(summary)
         )
-    threshold = report.fail_on.value if report.fail_on else "never"
+    threshold = report.fail_on_text
     lines.append(
         f"hotupdate-check: {len(report.pairs)} pair(s), {len(report.failing())} finding(s) at or "
         f"above --fail-on {threshold}{_diverging_note(report)}: exit {report.exit_code}"

@@ -137,6 +137,11 @@ class Report:
     tool_version: str
     """The checker's version."""
 
+    @property
+    def fail_on_text(self) -> str:
+        """``fail_on`` as ``--fail-on`` spells it (``never`` for None)."""
+        return self.fail_on.value if self.fail_on else "never"
+
     def failing(self) -> list[Finding]:
         """Active findings at or above ``fail_on``."""
         if self.fail_on is None:
